@@ -1,0 +1,36 @@
+// Loading and validating the TOML configuration.
+#pragma once
+
+#include <liveai/block_config.hpp>
+#include <liveai/server/server_config.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace liveai {
+
+struct app_config {
+    server::server_config server;
+    std::vector<block_config> blocks;
+};
+
+// Thrown for a config that cannot be used. Each problem names the file, line,
+// column and key, e.g. "liveai.toml:12:1: blocks.chat.mock.delay_ms: ...".
+class config_error : public std::runtime_error {
+public:
+    explicit config_error(std::vector<std::string> problems);
+    const std::vector<std::string>& problems() const noexcept { return problems_; }
+
+private:
+    std::vector<std::string> problems_;
+};
+
+// Reads and validates a config file; throws config_error listing every problem.
+app_config load_config_file(const std::string& path);
+
+// The same for text in memory; `source_name` is used in messages.
+app_config parse_config(std::string_view toml_text, std::string_view source_name);
+
+}  // namespace liveai

@@ -1,0 +1,55 @@
+// The runtime engine: turns a block name and a request into tokens, either
+// collected into one answer or streamed with the block's deadlines applied.
+#pragma once
+
+#include <liveai/block_config.hpp>
+#include <liveai/request.hpp>
+#include <liveai/token_stream.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace liveai {
+
+struct collect_result {
+    std::string text;
+    liveai::finish_reason finish_reason = liveai::finish_reason::stop;
+    liveai::usage usage;
+    std::size_t chunks = 0;
+};
+
+// Immutable after construction, so one engine may serve many threads at once;
+// each stream it returns belongs to the executor that awaits it.
+class engine {
+public:
+    explicit engine(std::vector<block_config> blocks);
+
+    const std::vector<block_config>& blocks() const noexcept { return blocks_; }
+    const block_config* find(std::string_view name) const noexcept;
+
+    // A stream for a block that opted in to streaming. Throws stream_error:
+    // unknown_block, streaming_disabled, invalid_prompt, prompt_too_large.
+    // Expired deadlines end it with first_token_timeout, idle_timeout or
+    // deadline_exceeded, and cancel the provider.
+    std::unique_ptr<token_stream> stream(std::string_view block, request req) const;
+
+    // The whole answer (the non-streaming mode): works for every block.
+    boost::asio::awaitable<collect_result> collect(std::string_view block, request req) const;
+
+    // A stream of any block, streaming opted in or not (what collect uses).
+    std::unique_ptr<token_stream> open(const block_config& block, request req) const;
+
+    // Checks a prompt against a block's limits; throws stream_error.
+    static void validate(const block_config& block, const request& req);
+
+private:
+    const block_config& require(std::string_view name) const;
+
+    std::vector<block_config> blocks_;
+};
+
+}  // namespace liveai

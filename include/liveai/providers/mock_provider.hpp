@@ -1,0 +1,58 @@
+// A deterministic provider with simulated timing, for tests, demos and benchmarks.
+#pragma once
+
+#include <liveai/providers/mock_settings.hpp>
+#include <liveai/request.hpp>
+#include <liveai/token_stream.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace liveai {
+
+// Streams the first `echo_words` words of the prompt, then its own text: words
+// drawn from a small vocabulary (ASCII and multi-byte UTF-8) by a generator
+// seeded from the prompt and `seed`, or the configured fixed text. The same
+// prompt and seed always give the same tokens, whatever the timing.
+//
+// Tokens view into the prompt, the fixed text or a static vocabulary: nothing
+// is allocated or copied per token. With zero delay every token still yields
+// to the executor once, so a fast mock never starves other coroutines.
+class mock_provider final : public token_stream {
+public:
+    mock_provider(mock_settings settings, request req);
+
+    boost::asio::awaitable<std::optional<token>> next() override;
+    void cancel() noexcept override;
+
+    // Number of tokens this stream yields when it runs to the end.
+    std::uint32_t planned_tokens() const noexcept { return total_; }
+
+private:
+    using clock = std::chrono::steady_clock;
+
+    std::string_view produce() noexcept;
+    void schedule_next() noexcept;
+    std::uint64_t random() noexcept;
+    void end_cancelled() noexcept;
+
+    mock_settings settings_;
+    std::string prompt_;
+    std::size_t echo_pos_ = 0;
+    std::size_t text_pos_ = 0;
+    std::uint32_t echo_total_ = 0;
+    std::uint32_t total_ = 0;
+    std::uint32_t emitted_ = 0;
+    std::uint64_t text_rng_;
+    std::uint64_t jitter_rng_;
+    std::optional<boost::asio::steady_timer> timer_;
+    clock::time_point start_{};
+    clock::time_point due_{};
+    bool cancel_requested_ = false;
+};
+
+}  // namespace liveai

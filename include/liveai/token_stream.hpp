@@ -1,0 +1,69 @@
+// The provider interface: a pull-based, awaitable async generator of tokens.
+#pragma once
+
+#include <liveai/token.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <optional>
+
+namespace liveai {
+
+// A token_stream yields tokens one `co_await next()` at a time.
+//
+// - next() returns a token, or nullopt once the stream has ended; after that
+//   finish_reason() and usage() describe the end. A failure throws
+//   liveai::stream_error (a boost::system::system_error in the liveai
+//   category); after it, state() is failed and error() names the code.
+// - One outstanding next() at a time; a stream belongs to one executor (do not
+//   share it across threads without a strand).
+// - Cancellation: a next() cancelled through the awaiting coroutine's
+//   cancellation slot (terminal or stronger, e.g. by `next() || timer`), or by
+//   cancel(), returns nullopt promptly, also while waiting before the first
+//   token or between two. The stream then is finished with reason
+//   `cancelled`; the token that was being waited for is not delivered, and no
+//   token delivered before is repeated.
+class token_stream {
+public:
+    enum class state { open, finished, failed };
+
+    token_stream() = default;
+    token_stream(const token_stream&) = delete;
+    token_stream& operator=(const token_stream&) = delete;
+    virtual ~token_stream() = default;
+
+    virtual boost::asio::awaitable<std::optional<token>> next() = 0;
+
+    // Ends the stream from outside a pending next() (a WebSocket `cancel`, a
+    // deadline): the pending or next call to next() returns nullopt with reason
+    // `cancelled`. Call it on the stream's executor.
+    virtual void cancel() noexcept = 0;
+
+    state current_state() const noexcept { return state_; }
+    bool done() const noexcept { return state_ != state::open; }
+    liveai::finish_reason finish_reason() const noexcept { return reason_; }
+    liveai::usage usage() const noexcept { return usage_; }
+    boost::system::error_code error() const noexcept { return error_; }
+
+protected:
+    void mark_finished(liveai::finish_reason reason) noexcept
+    {
+        state_ = state::finished;
+        reason_ = reason;
+    }
+    void mark_failed(boost::system::error_code ec) noexcept
+    {
+        state_ = state::failed;
+        error_ = ec;
+    }
+    void set_usage(liveai::usage u) noexcept { usage_ = u; }
+
+private:
+    state state_ = state::open;
+    liveai::finish_reason reason_ = liveai::finish_reason::stop;
+    liveai::usage usage_{};
+    boost::system::error_code error_{};
+};
+
+}  // namespace liveai

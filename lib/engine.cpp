@@ -1,0 +1,79 @@
+#include <liveai/engine.hpp>
+
+#include <liveai/detail/utf8.hpp>
+#include <liveai/error.hpp>
+#include <liveai/providers/mock_provider.hpp>
+
+#include "deadline_stream.hpp"
+
+namespace liveai {
+
+std::string_view to_string(provider_kind kind) noexcept
+{
+    switch (kind) {
+    case provider_kind::mock: return "mock";
+    }
+    return "mock";
+}
+
+engine::engine(std::vector<block_config> blocks) : blocks_(std::move(blocks)) {}
+
+const block_config* engine::find(std::string_view name) const noexcept
+{
+    for (const auto& b : blocks_)
+        if (b.name == name) return &b;
+    return nullptr;
+}
+
+const block_config& engine::require(std::string_view name) const
+{
+    if (const auto* b = find(name)) return *b;
+    std::string shown(name.substr(0, 64));
+    throw stream_error(error::unknown_block, "no block named \"" + shown + "\" is configured");
+}
+
+void engine::validate(const block_config& block, const request& req)
+{
+    if (req.prompt.empty()) throw stream_error(error::invalid_prompt, "prompt must not be empty");
+    if (req.prompt.size() > block.max_prompt_bytes)
+        throw stream_error(error::prompt_too_large, "prompt is " + std::to_string(req.prompt.size()) + " bytes; block \"" +
+                                                        block.name + "\" accepts at most " +
+                                                        std::to_string(block.max_prompt_bytes));
+    if (const auto bad = detail::find_invalid_utf8(req.prompt); bad != std::string_view::npos)
+        throw stream_error(error::invalid_prompt, "prompt is not valid UTF-8 (at byte " + std::to_string(bad) + ")");
+}
+
+std::unique_ptr<token_stream> engine::open(const block_config& block, request req) const
+{
+    validate(block, req);
+    std::unique_ptr<token_stream> provider;
+    switch (block.provider) {
+    case provider_kind::mock: provider = std::make_unique<mock_provider>(block.mock, std::move(req)); break;
+    }
+    return std::make_unique<detail::deadline_stream>(std::move(provider), block.deadlines);
+}
+
+std::unique_ptr<token_stream> engine::stream(std::string_view name, request req) const
+{
+    const auto& block = require(name);
+    if (!block.streaming)
+        throw stream_error(error::streaming_disabled,
+                           "block \"" + block.name + "\" has streaming = false; use the collect endpoint");
+    return open(block, std::move(req));
+}
+
+boost::asio::awaitable<collect_result> engine::collect(std::string_view name, request req) const
+{
+    const auto& block = require(name);
+    auto stream = open(block, std::move(req));
+    collect_result result;
+    while (auto t = co_await stream->next()) {
+        result.text.append(t->text);
+        ++result.chunks;
+    }
+    result.finish_reason = stream->finish_reason();
+    result.usage = stream->usage();
+    co_return result;
+}
+
+}  // namespace liveai
