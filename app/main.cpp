@@ -1,6 +1,11 @@
 // liveai-server: flags, config, signals; everything else lives in the library.
 #include <liveai/config.hpp>
+#include <liveai/engine.hpp>
+#include <liveai/server/http_server.hpp>
 #include <liveai/version.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include <charconv>
 #include <cstring>
@@ -8,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace {
 
@@ -107,6 +113,24 @@ int main(int argc, char** argv)
     }
     if (opts->host) config.server.host = *opts->host;
     if (opts->port) config.server.port = *opts->port;
-    std::cerr << "liveai-server: the HTTP server is not built yet\n";
-    return 1;
+
+    try {
+        liveai::server::http_server server(config.server, std::make_shared<const liveai::engine>(config.blocks));
+        server.listen();
+
+        // Signals on a thread of their own: the I/O threads never block on them.
+        boost::asio::io_context signal_context(1);
+        boost::asio::signal_set signals(signal_context, SIGINT, SIGTERM);
+        signals.async_wait([&](const boost::system::error_code& ec, int) {
+            if (!ec) server.shutdown();
+        });
+        std::thread signal_thread([&] { signal_context.run(); });
+        server.run();
+        signal_context.stop();
+        signal_thread.join();
+    } catch (const std::exception& e) {
+        std::cerr << "liveai-server: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
 }

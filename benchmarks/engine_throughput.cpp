@@ -1,7 +1,7 @@
 // Tokens per second through engine::stream with the zero-delay mock, and heap
-// allocations per token, counted by replacing the global operator new.
+// allocations per token, counted by wrapping malloc and its relatives.
 //
-//   build/release/benchmarks/engine_throughput [streams] [tokens per stream]
+//   build/release/benchmarks/engine_throughput [streams] [tokens per stream] [no-deadlines]
 #include <liveai/engine.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,20 +12,35 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <new>
+#include <string_view>
+
+// Count every heap allocation, whatever asks for it (operator new, Asio's
+// aligned recycling allocator...), by wrapping glibc's allocator entry points.
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+}
 
 namespace {
 std::atomic<std::size_t> allocations{0};
-}
+void count() noexcept { allocations.fetch_add(1, std::memory_order_relaxed); }
+}  // namespace
 
-void* operator new(std::size_t n)
+extern "C" {
+void* malloc(std::size_t n) { count(); return __libc_malloc(n); }
+void* calloc(std::size_t n, std::size_t m) { count(); return __libc_calloc(n, m); }
+void* realloc(void* p, std::size_t n) { count(); return __libc_realloc(p, n); }
+void* aligned_alloc(std::size_t a, std::size_t n) { count(); return __libc_memalign(a, n); }
+void* memalign(std::size_t a, std::size_t n) { count(); return __libc_memalign(a, n); }
+int posix_memalign(void** out, std::size_t a, std::size_t n)
 {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
+    count();
+    *out = __libc_memalign(a, n);
+    return *out ? 0 : 12;  // ENOMEM
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+}
 
 namespace asio = boost::asio;
 
@@ -64,8 +79,10 @@ int main(int argc, char** argv)
     const std::size_t streams = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 2000;
     const std::size_t tokens = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 256;
 
-    auto make_engine = [](std::uint32_t n) {
+    const bool deadlines = !(argc > 3 && std::string_view(argv[3]) == "no-deadlines");
+    auto make_engine = [&](std::uint32_t n) {
         liveai::block_config block;
+        if (!deadlines) block.deadlines = {{}, {}, {}};
         block.name = "burst";
         block.streaming = true;
         block.mock.tokens = n;
@@ -82,7 +99,7 @@ int main(int argc, char** argv)
     const auto longer = run(long_engine, 100);
     const double per_token = double(longer.allocations) - double(shorter.allocations);
 
-    std::printf("streams: %zu x %zu tokens, deadlines on (defaults)\n", streams, tokens);
+    std::printf("streams: %zu x %zu tokens, deadlines %s\n", streams, tokens, deadlines ? "on (defaults)" : "off");
     std::printf("tokens/s: %.0f (%.1f ns per token)\n", r.tokens / r.seconds, 1e9 * r.seconds / r.tokens);
     std::printf("heap allocations: %.2f per stream, %.4f per token (steady state: %.0f extra allocations for %zu extra tokens)\n",
                 double(r.allocations) / streams, double(r.allocations) / r.tokens, per_token, longer.tokens - shorter.tokens);

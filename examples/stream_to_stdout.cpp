@@ -31,9 +31,10 @@ int main(int argc, char** argv)
     int status = 0;
     try {
         liveai::engine engine(liveai::load_config_file(argv[1]).blocks);
+        // The stream's timers belong to ioc: create it first, so the stream is destroyed first.
+        asio::io_context ioc;
         auto stream = engine.stream(argv[2], liveai::request{argv[3]});
 
-        asio::io_context ioc;
         asio::cancellation_signal cancel;
         asio::signal_set signals(ioc, SIGINT, SIGTERM);
         signals.async_wait([&](auto ec, int) {

@@ -1,7 +1,5 @@
 #include "deadline_stream.hpp"
 
-#include <liveai/error.hpp>
-
 #include <boost/asio/this_coro.hpp>
 
 namespace liveai::detail {
@@ -18,71 +16,89 @@ void deadline_stream::cancel() noexcept
     inner_->cancel();
 }
 
-void deadline_stream::sync_from_inner() noexcept
+void deadline_stream::arm(const std::shared_ptr<watchdog>& dog)
 {
+    dog->armed_at = dog->deadline;
+    dog->timer->expires_at(dog->deadline);
+    dog->timer->async_wait([dog](const boost::system::error_code& ec) {
+        // Aborted: replaced by a newer wait (which set armed_at) or destroyed.
+        if (ec) return;
+        dog->armed_at = clock::time_point::max();
+        if (!dog->waiting || dog->fired || dog->deadline == clock::time_point::max()) return;
+        if (clock::now() < dog->deadline) return arm(dog);  // the deadline moved later meanwhile
+        dog->fired = dog->which;
+        dog->inner->cancel();
+    });
+}
+
+void deadline_stream::before_wait()
+{
+    auto& dog = *watchdog_;
+    const auto now = clock::now();
+    auto deadline = clock::time_point::max();
+    auto which = liveai::error::deadline_exceeded;
+    if (limits_.total.count() > 0) deadline = start_ + limits_.total;
+    const auto wait_limit = got_token_ ? limits_.idle : limits_.first_token;
+    const auto wait_from = got_token_ ? now : start_;
+    if (wait_limit.count() > 0 && wait_from + wait_limit < deadline) {
+        deadline = wait_from + wait_limit;
+        which = got_token_ ? liveai::error::idle_timeout : liveai::error::first_token_timeout;
+    }
+    dog.deadline = deadline;
+    dog.which = which;
+    dog.waiting = true;
+    // Only a deadline earlier than the armed one needs the timer moved.
+    if (deadline != clock::time_point::max() && deadline < dog.armed_at) arm(watchdog_);
+}
+
+std::optional<token> deadline_stream::after_wait(std::optional<token> result)
+{
+    auto& dog = *watchdog_;
+    dog.waiting = false;
     set_usage(inner_->usage());
+    if (result) {
+        got_token_ = true;
+        return result;
+    }
     if (inner_->current_state() == state::finished) mark_finished(inner_->finish_reason());
+    if (dog.fired) {
+        dog.timer->cancel();
+        mark_failed(make_error_code(*dog.fired));
+        const auto limit = *dog.fired == liveai::error::idle_timeout          ? limits_.idle
+                           : *dog.fired == liveai::error::first_token_timeout ? limits_.first_token
+                                                                              : limits_.total;
+        throw stream_error(*dog.fired, std::string(to_code(*dog.fired)) + " after " + std::to_string(limit.count()) + " ms");
+    }
+    dog.timer->cancel();
+    return std::nullopt;
+}
+
+void deadline_stream::after_failure(const boost::system::system_error& e)
+{
+    watchdog_->waiting = false;
+    watchdog_->timer->cancel();
+    set_usage(inner_->usage());
+    mark_failed(e.code());
+    throw;
 }
 
 asio::awaitable<std::optional<token>> deadline_stream::next()
 {
+    // Kept lean: Asio recycles coroutine frames only up to about 1 KiB, and
+    // this frame is allocated once per token.
     if (done()) co_return std::nullopt;
-    auto& dog = *watchdog_;
-    const auto now = clock::now();
-    if (!started_) {
-        started_ = true;
-        start_ = now;
-        dog.timer.emplace(co_await asio::this_coro::executor);
+    if (!watchdog_->timer) {
+        watchdog_->timer.emplace(co_await asio::this_coro::executor);
+        start_ = clock::now();
     }
-
-    // The nearest deadline for this wait, and the error it stands for.
-    auto deadline = clock::time_point::max();
-    liveai::error which = liveai::error::deadline_exceeded;
-    if (limits_.total.count() > 0) deadline = start_ + limits_.total;
-    const auto wait_limit = got_token_ ? limits_.idle : limits_.first_token;
-    if (wait_limit.count() > 0 && (got_token_ ? now : start_) + wait_limit < deadline) {
-        deadline = (got_token_ ? now : start_) + wait_limit;
-        which = got_token_ ? liveai::error::idle_timeout : liveai::error::first_token_timeout;
-    }
-
-    const bool armed = deadline != clock::time_point::max();
-    if (armed) {
-        dog.timer->expires_at(deadline);
-        const unsigned generation = ++dog.generation;
-        dog.timer->async_wait([w = watchdog_, generation, which](const boost::system::error_code& ec) {
-            if (ec || w->generation != generation || w->fired) return;
-            w->fired = which;
-            w->inner->cancel();
-        });
-    }
-
+    before_wait();
     std::optional<token> result;
     try {
         result = co_await inner_->next();
     } catch (const boost::system::system_error& e) {
-        ++dog.generation;
-        if (armed) dog.timer->cancel();
-        set_usage(inner_->usage());
-        mark_failed(e.code());
-        throw;
+        after_failure(e);
     }
-    ++dog.generation;
-    if (armed) dog.timer->cancel();
-
-    if (result) {
-        got_token_ = true;
-        set_usage(inner_->usage());
-        co_return result;
-    }
-    sync_from_inner();
-    if (dog.fired) {
-        mark_failed(make_error_code(*dog.fired));
-        const auto limit = *dog.fired == liveai::error::idle_timeout   ? limits_.idle
-                           : *dog.fired == liveai::error::first_token_timeout ? limits_.first_token
-                                                                                : limits_.total;
-        throw stream_error(*dog.fired, std::string(to_code(*dog.fired)) + " after " + std::to_string(limit.count()) + " ms");
-    }
-    co_return std::nullopt;
+    co_return after_wait(result);
 }
 
 }  // namespace liveai::detail

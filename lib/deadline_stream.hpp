@@ -2,6 +2,7 @@
 #pragma once
 
 #include <liveai/block_config.hpp>
+#include <liveai/error.hpp>
 #include <liveai/token_stream.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -11,10 +12,15 @@
 
 namespace liveai::detail {
 
-// Wraps a provider's stream. While a next() is pending, a watchdog timer waits
-// for the nearest deadline; when it fires, it cancels the inner stream and
-// next() throws the deadline's error. A callback timer (not `next() || timer`)
-// keeps the per-token path free of coroutine spawns and allocations.
+// Wraps a provider's stream. A watchdog timer waits for the nearest deadline
+// while a next() is pending; when it fires, it cancels the inner stream and
+// next() throws the deadline's error.
+//
+// The watchdog is lazy: moving a deadline later (each token moves the idle
+// deadline) does not touch the timer; when it fires early it re-arms for the
+// current deadline. So a fast stream costs a timer operation per deadline
+// period, not per token, and `next() || timer` (a coroutine spawn and its
+// allocations per call) is avoided altogether.
 class deadline_stream final : public token_stream {
 public:
     deadline_stream(std::unique_ptr<token_stream> inner, liveai::deadlines limits);
@@ -25,22 +31,26 @@ public:
 private:
     using clock = std::chrono::steady_clock;
 
-    // Shared with the pending timer handler, which may run after this stream
-    // is gone or after the wait it was armed for has ended.
+    // Shared with the pending timer handler, which may outlive this stream.
     struct watchdog {
         std::optional<boost::asio::steady_timer> timer;
         token_stream* inner = nullptr;
-        unsigned generation = 0;
+        clock::time_point deadline = clock::time_point::max();  // of the pending wait
+        clock::time_point armed_at = clock::time_point::max();  // expiry of the timer, max if idle
+        liveai::error which = liveai::error::deadline_exceeded;
         std::optional<liveai::error> fired;
+        bool waiting = false;
     };
 
-    void sync_from_inner() noexcept;
+    static void arm(const std::shared_ptr<watchdog>& dog);
+    void before_wait();
+    std::optional<token> after_wait(std::optional<token> result);
+    [[noreturn]] void after_failure(const boost::system::system_error& e);
 
     std::unique_ptr<token_stream> inner_;
     liveai::deadlines limits_;
     std::shared_ptr<watchdog> watchdog_;
     clock::time_point start_{};
-    bool started_ = false;
     bool got_token_ = false;
 };
 

@@ -17,7 +17,8 @@ namespace liveai {
 //   liveai::stream_error (a boost::system::system_error in the liveai
 //   category); after it, state() is failed and error() names the code.
 // - One outstanding next() at a time; a stream belongs to one executor (do not
-//   share it across threads without a strand).
+//   share it across threads without a strand). Its timers and sockets belong to
+//   that executor's io_context: destroy the stream before the io_context.
 // - Cancellation: a next() cancelled through the awaiting coroutine's
 //   cancellation slot (terminal or stronger, e.g. by `next() || timer`), or by
 //   cancel(), returns nullopt promptly, also while waiting before the first

@@ -146,10 +146,14 @@ asio::awaitable<std::optional<token>> mock_provider::next()
         }
         boost::system::error_code ec;
         if (due_ > clock::now()) {
+            due_in_a_row_ = 0;
             timer_->expires_at(due_);
             co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        } else {
-            // Due already: still yield once so other coroutines on this thread run.
+        } else if (++due_in_a_row_ >= yield_every) {
+            // Tokens keep being due at once: yield now and then so other
+            // coroutines on this thread run, but not per token, so a consumer
+            // can batch what it receives in between (one write for many).
+            due_in_a_row_ = 0;
             co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
             if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
                 ec = asio::error::operation_aborted;

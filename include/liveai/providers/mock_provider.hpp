@@ -20,8 +20,8 @@ namespace liveai {
 // prompt and seed always give the same tokens, whatever the timing.
 //
 // Tokens view into the prompt, the fixed text or a static vocabulary: nothing
-// is allocated or copied per token. With zero delay every token still yields
-// to the executor once, so a fast mock never starves other coroutines.
+// is allocated or copied per token. With zero delay it still yields to the
+// executor every `yield_every` tokens, so a fast mock never starves others.
 class mock_provider final : public token_stream {
 public:
     mock_provider(mock_settings settings, request req);
@@ -52,7 +52,12 @@ private:
     std::optional<boost::asio::steady_timer> timer_;
     clock::time_point start_{};
     clock::time_point due_{};
+    std::uint32_t due_in_a_row_ = 0;
     bool cancel_requested_ = false;
+
+public:
+    // With zero delay, the mock yields to the executor once per this many tokens.
+    static constexpr std::uint32_t yield_every = 16;
 };
 
 }  // namespace liveai

@@ -1,0 +1,589 @@
+#include "sessions.hpp"
+
+#include <liveai/detail/utf8.hpp>
+#include <liveai/error.hpp>
+#include <liveai/transport/event_format.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/json.hpp>
+
+namespace liveai::server::detail {
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+using namespace asio::experimental::awaitable_operators;
+using tcp = asio::ip::tcp;
+
+http::status status_for(liveai::error e) noexcept
+{
+    switch (e) {
+    case error::invalid_prompt:
+    case error::invalid_json:
+    case error::invalid_request:
+    case error::invalid_message: return http::status::bad_request;
+    case error::unknown_block:
+    case error::not_found: return http::status::not_found;
+    case error::method_not_allowed: return http::status::method_not_allowed;
+    case error::streaming_disabled: return http::status::conflict;
+    case error::prompt_too_large:
+    case error::body_too_large: return http::status::payload_too_large;
+    case error::uri_too_long: return http::status::uri_too_long;
+    case error::headers_too_large: return http::status::request_header_fields_too_large;
+    case error::overloaded:
+    case error::server_shutdown: return http::status::service_unavailable;
+    case error::upstream_rate_limited: return http::status::too_many_requests;
+    case error::first_token_timeout:
+    case error::idle_timeout:
+    case error::deadline_exceeded:
+    case error::upstream_timeout: return http::status::gateway_timeout;
+    case error::provider_error:
+    case error::upstream_auth:
+    case error::upstream_not_found:
+    case error::upstream_unavailable:
+    case error::upstream_protocol: return http::status::bad_gateway;
+    default: return http::status::internal_server_error;
+    }
+}
+
+std::string error_body(std::string_view code, std::string_view message)
+{
+    std::string body = R"({"error":{"code":)";
+    transport::append_json_string(body, code);
+    body += R"(,"message":)";
+    transport::append_json_string(body, message);
+    body += "}}";
+    return body;
+}
+
+asio::awaitable<void> watch_for_close(tcp::socket& socket, beast::flat_buffer& buffer, std::size_t limit)
+{
+    for (;;) {
+        if (buffer.size() >= limit) {
+            // Stop reading (bounded memory) but stay cancellable.
+            asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
+            boost::system::error_code ignored;
+            co_await forever.async_wait(asio::redirect_error(use_awaitable, ignored));
+            co_return;
+        }
+        boost::system::error_code ec;
+        const std::size_t n = co_await socket.async_read_some(buffer.prepare(std::min<std::size_t>(512, limit - buffer.size())),
+                                                              asio::redirect_error(use_awaitable, ec));
+        if (ec) co_return;
+        buffer.commit(n);
+    }
+}
+
+namespace {
+
+constexpr std::string_view stream_prefix = "/api/stream/ai-block/";
+constexpr std::string_view collect_prefix = "/api/ai-block/";
+constexpr std::string_view ws_prefix = "/api/ws/ai-block/";
+
+const std::string_view demo_page = R"html(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>liveai</title>
+<style>body{font:16px system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}
+#out{white-space:pre-wrap;border:1px solid #ccc;border-radius:6px;padding:1rem;min-height:6rem}
+#status{color:#555;margin:.5rem 0}</style></head>
+<body><h1>liveai</h1>
+<p><select id="block"></select> <input id="prompt" size="40" value="Hello, liveai"> <button id="go">Stream</button> <button id="stop" disabled>Stop</button></p>
+<div id="status">idle</div><div id="out"></div>
+<script>
+const $ = id => document.getElementById(id);
+let source = null;
+fetch('/api/blocks').then(r => r.json()).then(list => {
+  for (const b of list.blocks) if (b.streaming) $('block').add(new Option(b.name, b.name));
+});
+function stop(status) { if (source) source.close(); source = null; $('stop').disabled = true; $('status').textContent = status; }
+$('go').onclick = () => {
+  stop('connecting');
+  $('out').textContent = '';
+  source = new EventSource('/api/stream/ai-block/' + encodeURIComponent($('block').value) + '?prompt=' + encodeURIComponent($('prompt').value));
+  $('stop').disabled = false;
+  source.addEventListener('chunk', e => { $('status').textContent = 'streaming'; $('out').textContent += JSON.parse(e.data).text; });
+  source.addEventListener('complete', e => stop('done: ' + JSON.parse(e.data).finish_reason));
+  source.addEventListener('error', e => stop(e.data ? 'error: ' + JSON.parse(e.data).code : 'error: connection lost'));
+};
+$('stop').onclick = () => stop('stopped');
+</script></body></html>
+)html";
+
+enum class query_lookup { found, missing, malformed };
+
+// Percent-decodes (with '+' as space, as HTML forms send it) into out.
+bool decode_query_component(std::string_view in, std::string& out)
+{
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    out.clear();
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '+') {
+            out.push_back(' ');
+        } else if (c == '%') {
+            if (i + 2 >= in.size()) return false;
+            const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+            if (hi < 0 || lo < 0) return false;
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(c);
+        }
+    }
+    return true;
+}
+
+// The decoded value of the first `name=` parameter of a query string.
+query_lookup find_query_parameter(std::string_view query, std::string_view name, std::string& value)
+{
+    std::string key;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        const auto eq = pair.find('=');
+        if (!decode_query_component(pair.substr(0, eq), key)) return query_lookup::malformed;
+        if (key != name) continue;
+        if (!decode_query_component(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), value))
+            return query_lookup::malformed;
+        return query_lookup::found;
+    }
+    return query_lookup::missing;
+}
+
+bool valid_block_name(std::string_view name) noexcept
+{
+    if (name.empty() || name.size() > 64) return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
+        if (!ok) return false;
+    }
+    return true;
+}
+
+class http_session final : public connection {
+public:
+    http_session(worker& w, tcp::socket socket) : w_(w), stream_(std::move(socket))
+    {
+        w_.add(this);
+        metrics_shard::add(w_.shard.connections_total);
+    }
+
+    ~http_session()
+    {
+        w_.remove(this);
+        w_.metrics.connections_active.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    void shutdown() noexcept override
+    {
+        shutting_down_ = true;
+        if (forward_) return forward_->shutdown();
+        control_.request_shutdown();
+        if (idle_) {
+            boost::system::error_code ignored;
+            stream_.socket().cancel(ignored);
+        }
+    }
+
+    asio::awaitable<void> run();
+
+private:
+    using request_type = http::request<http::string_body>;
+
+    // Sends a complete response; false when the connection must close.
+    asio::awaitable<bool> send(http::status status, std::string body, std::string_view content_type, bool keep_alive,
+                               std::string_view allow = {});
+    asio::awaitable<bool> send_error(liveai::error e, std::string_view message, bool keep_alive);
+    asio::awaitable<bool> send_error(const stream_error& e, bool keep_alive)
+    {
+        return send_error(static_cast<liveai::error>(e.code().value()), e.message(), keep_alive);
+    }
+
+    asio::awaitable<bool> handle(request_type req);
+    asio::awaitable<bool> handle_stream(request_type& req, std::string_view block, std::string_view query);
+    asio::awaitable<bool> handle_collect(request_type& req, std::string_view block);
+    asio::awaitable<bool> handle_blocks(bool keep_alive);
+
+    // The prompt of a stream/collect request: ?prompt= for GET, JSON for POST.
+    std::optional<std::string> read_prompt(const request_type& req, std::string_view query, liveai::error& code,
+                                           std::string& message) const;
+
+    // Whether a header-limit failure came from an over-long request line.
+    bool request_line_too_long() const;
+
+    worker& w_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    stream_control control_;
+    connection* forward_ = nullptr;
+    bool idle_ = true;
+    bool shutting_down_ = false;
+};
+
+asio::awaitable<bool> http_session::send(http::status status, std::string body, std::string_view content_type,
+                                         bool keep_alive, std::string_view allow)
+{
+    http::response<http::string_body> res{status, 11};
+    res.set(http::field::content_type, content_type);
+    res.set(http::field::cache_control, "no-store");
+    if (status == http::status::service_unavailable || status == http::status::too_many_requests)
+        res.set(http::field::retry_after, std::to_string(w_.config.overload_retry_after.count()));
+    if (!allow.empty()) res.set(http::field::allow, allow);
+    keep_alive = keep_alive && !shutting_down_;
+    res.keep_alive(keep_alive);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    stream_.expires_after(w_.config.keep_alive_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, res, asio::as_tuple(use_awaitable));
+    stream_.expires_never();
+    co_return !ec && keep_alive;
+}
+
+asio::awaitable<bool> http_session::send_error(liveai::error e, std::string_view message, bool keep_alive)
+{
+    std::string_view allow;
+    if (e == error::method_not_allowed) allow = "GET, POST";
+    co_return co_await send(status_for(e), error_body(to_code(e), message), "application/json", keep_alive, allow);
+}
+
+bool http_session::request_line_too_long() const
+{
+    const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const auto eol = data.find('\n');
+    return (eol == std::string_view::npos ? data.size() : eol) > w_.config.max_url_bytes;
+}
+
+asio::awaitable<void> http_session::run()
+{
+    const auto& cfg = w_.config;
+    bool first = true;
+    for (;;) {
+        idle_ = true;
+        if (shutting_down_) break;
+        if (buffer_.size() == 0) {
+            // Wait for the next request: the keep-alive idle timeout applies.
+            stream_.expires_after(first ? cfg.header_timeout : cfg.keep_alive_timeout);
+            auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(1024), asio::as_tuple(use_awaitable));
+            if (ec) break;
+            buffer_.commit(n);
+        }
+        first = false;
+
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
+        parser.body_limit(cfg.max_body_bytes);
+        // The whole header within header_timeout: slowloris clients are cut off.
+        stream_.expires_after(cfg.header_timeout);
+        auto [hec, hn] = co_await http::async_read_header(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
+        idle_ = false;
+        if (hec) {
+            if (hec == http::error::header_limit) {
+                if (request_line_too_long())
+                    co_await send_error(error::uri_too_long,
+                                        "the request target is longer than " + std::to_string(cfg.max_url_bytes) + " bytes", false);
+                else
+                    co_await send_error(error::headers_too_large,
+                                        "the request headers are larger than " + std::to_string(cfg.max_header_bytes) + " bytes", false);
+            } else if (hec != http::error::end_of_stream && hec != asio::error::eof && hec != beast::error::timeout &&
+                       hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
+                co_await send_error(error::invalid_request, "malformed HTTP request: " + hec.message(), false);
+            }
+            break;
+        }
+        metrics_shard::add(w_.shard.requests_total);
+        if (parser.get().target().size() > cfg.max_url_bytes) {
+            co_await send_error(error::uri_too_long,
+                                "the request target is longer than " + std::to_string(cfg.max_url_bytes) + " bytes", false);
+            break;
+        }
+        if (!parser.is_done()) {
+            auto [bec, bn] = co_await http::async_read(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
+            if (bec == http::error::body_limit) {
+                co_await send_error(error::body_too_large,
+                                    "the request body is larger than " + std::to_string(cfg.max_body_bytes) + " bytes", false);
+                break;
+            }
+            if (bec) {
+                if (bec != beast::error::timeout && bec != http::error::end_of_stream && bec != asio::error::eof)
+                    co_await send_error(error::invalid_request, "malformed HTTP request body: " + bec.message(), false);
+                break;
+            }
+        }
+        stream_.expires_never();
+
+        if (!co_await handle(parser.release())) break;
+    }
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+}
+
+std::optional<std::string> http_session::read_prompt(const request_type& req, std::string_view query,
+                                                     liveai::error& code, std::string& message) const
+{
+    if (req.method() == http::verb::get) {
+        std::string value;
+        switch (find_query_parameter(query, "prompt", value)) {
+        case query_lookup::found: return value;
+        case query_lookup::malformed:
+            code = error::invalid_request;
+            message = "malformed query string (bad percent-encoding)";
+            return std::nullopt;
+        case query_lookup::missing: break;
+        }
+        code = error::invalid_prompt;
+        message = "missing ?prompt= query parameter";
+        return std::nullopt;
+    }
+    boost::system::error_code ec;
+    const auto json = boost::json::parse(req.body(), ec);
+    if (ec) {
+        code = error::invalid_json;
+        message = "the body is not valid JSON: " + ec.message();
+        return std::nullopt;
+    }
+    const auto* obj = json.if_object();
+    const auto* prompt = obj ? obj->if_contains("prompt") : nullptr;
+    if (!prompt || !prompt->is_string()) {
+        code = error::invalid_prompt;
+        message = R"(the body must be a JSON object with a string "prompt")";
+        return std::nullopt;
+    }
+    return std::string(prompt->get_string());
+}
+
+asio::awaitable<bool> http_session::handle(request_type req)
+{
+    const std::string_view target = req.target();
+    const auto qpos = target.find('?');
+    const std::string_view path = target.substr(0, qpos);
+    const std::string_view query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+    const bool keep_alive = req.keep_alive();
+    const auto method = req.method();
+    const bool get = method == http::verb::get;
+
+    auto only_get = [&]() -> asio::awaitable<bool> {
+        co_return co_await send(http::status::method_not_allowed,
+                                error_body("method_not_allowed", "this endpoint answers GET only"), "application/json",
+                                keep_alive, "GET");
+    };
+
+    if (path == "/healthz") {
+        if (!get) co_return co_await only_get();
+        co_return co_await send(http::status::ok, R"({"status":"ok"})", "application/json", keep_alive);
+    }
+    if (path == "/metrics") {
+        if (!get) co_return co_await only_get();
+        co_return co_await send(http::status::ok, w_.metrics.render(), "text/plain; version=0.0.4; charset=utf-8", keep_alive);
+    }
+    if (path == "/api/blocks") {
+        if (!get) co_return co_await only_get();
+        co_return co_await handle_blocks(keep_alive);
+    }
+    if (path == "/") {
+        if (!get) co_return co_await only_get();
+        co_return co_await send(http::status::ok, std::string(demo_page), "text/html; charset=utf-8", keep_alive);
+    }
+    if (path.starts_with(stream_prefix)) {
+        const auto block = path.substr(stream_prefix.size());
+        if (!get && method != http::verb::post)
+            co_return co_await send_error(error::method_not_allowed, "this endpoint answers GET and POST", keep_alive);
+        co_return co_await handle_stream(req, block, query);
+    }
+    if (path.starts_with(collect_prefix)) {
+        const auto block = path.substr(collect_prefix.size());
+        if (method != http::verb::post)
+            co_return co_await send(http::status::method_not_allowed,
+                                    error_body("method_not_allowed", "this endpoint answers POST only"),
+                                    "application/json", keep_alive, "POST");
+        co_return co_await handle_collect(req, block);
+    }
+    if (path.starts_with(ws_prefix)) {
+        const auto block = path.substr(ws_prefix.size());
+        if (!get) co_return co_await only_get();
+        if (!valid_block_name(block) || !w_.engine.find(block))
+            co_return co_await send_error(error::unknown_block, "no block named \"" + std::string(block.substr(0, 64)) + "\" is configured", keep_alive);
+        if (!boost::beast::websocket::is_upgrade(req))
+            co_return co_await send(http::status::upgrade_required,
+                                    error_body("invalid_request", "this endpoint needs a WebSocket upgrade"),
+                                    "application/json", keep_alive);
+        if (!w_.engine.find(block)->streaming)
+            co_return co_await send_error(error::streaming_disabled,
+                                          "block \"" + std::string(block) + "\" has streaming = false; use the collect endpoint", keep_alive);
+        idle_ = false;
+        co_await run_ws_session(w_, std::move(stream_), std::move(req), std::string(block), forward_);
+        co_return false;
+    }
+    co_return co_await send_error(error::not_found, "no endpoint at " + std::string(path.substr(0, 128)), keep_alive);
+}
+
+asio::awaitable<bool> http_session::handle_blocks(bool keep_alive)
+{
+    boost::json::array list;
+    for (const auto& b : w_.engine.blocks()) {
+        list.push_back(boost::json::object{{"name", b.name},
+                                           {"provider", to_string(b.provider)},
+                                           {"model", b.model},
+                                           {"streaming", b.streaming}});
+    }
+    boost::json::object body{{"blocks", std::move(list)}};
+    co_return co_await send(http::status::ok, boost::json::serialize(body), "application/json", keep_alive);
+}
+
+asio::awaitable<bool> http_session::handle_stream(request_type& req, std::string_view block_name, std::string_view query)
+{
+    const bool keep_alive = req.keep_alive();
+    if (!valid_block_name(block_name) || !w_.engine.find(block_name))
+        co_return co_await send_error(error::unknown_block,
+                                      "no block named \"" + std::string(block_name.substr(0, 64)) + "\" is configured", keep_alive);
+    const auto& block = *w_.engine.find(block_name);
+    if (!block.streaming)
+        co_return co_await send_error(error::streaming_disabled,
+                                      "block \"" + block.name + "\" has streaming = false; use POST /api/ai-block/" + block.name,
+                                      keep_alive);
+    liveai::error code{};
+    std::string message;
+    auto prompt = read_prompt(req, query, code, message);
+    if (!prompt) co_return co_await send_error(code, message, keep_alive);
+    if (shutting_down_) co_return co_await send_error(error::server_shutdown, "the server is shutting down", false);
+    if (!stream_accounting::admit(w_))
+        co_return co_await send_error(error::overloaded,
+                                      "the server runs its maximum of " + std::to_string(w_.config.max_streams) + " streams",
+                                      keep_alive);
+    std::unique_ptr<token_stream> ts;
+    std::optional<stream_error> refused;
+    try {
+        ts = w_.engine.stream(block.name, liveai::request{std::move(*prompt)});
+    } catch (const stream_error& e) {
+        refused.emplace(e);
+    }
+    if (refused) {
+        w_.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
+        co_return co_await send_error(*refused, keep_alive);
+    }
+    stream_accounting accounting(w_, block.name, "sse", w_.next_stream_id());
+    control_.active = ts.get();
+    const bool again = co_await serve_sse(w_, stream_, buffer_, *ts, accounting, control_, keep_alive);
+    control_.active = nullptr;
+    co_return again && !shutting_down_;
+}
+
+asio::awaitable<bool> http_session::handle_collect(request_type& req, std::string_view block_name)
+{
+    const bool keep_alive = req.keep_alive();
+    if (!valid_block_name(block_name) || !w_.engine.find(block_name))
+        co_return co_await send_error(error::unknown_block,
+                                      "no block named \"" + std::string(block_name.substr(0, 64)) + "\" is configured", keep_alive);
+    const auto& block = *w_.engine.find(block_name);
+    liveai::error code{};
+    std::string message;
+    auto prompt = read_prompt(req, {}, code, message);
+    if (!prompt) co_return co_await send_error(code, message, keep_alive);
+    if (shutting_down_) co_return co_await send_error(error::server_shutdown, "the server is shutting down", false);
+    if (!stream_accounting::admit(w_))
+        co_return co_await send_error(error::overloaded,
+                                      "the server runs its maximum of " + std::to_string(w_.config.max_streams) + " streams",
+                                      keep_alive);
+    std::unique_ptr<token_stream> ts;
+    std::optional<stream_error> refused;
+    try {
+        ts = w_.engine.open(block, liveai::request{std::move(*prompt)});
+    } catch (const stream_error& e) {
+        refused.emplace(e);
+    }
+    if (refused) {
+        w_.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
+        co_return co_await send_error(*refused, keep_alive);
+    }
+    stream_accounting accounting(w_, block.name, "collect", w_.next_stream_id());
+    control_.active = ts.get();
+
+    std::string text;
+    std::optional<stream_error> failure;
+    auto collect = [&]() -> asio::awaitable<void> {
+        try {
+            while (auto t = co_await ts->next()) {
+                accounting.on_chunk();
+                text.append(t->text);
+            }
+        } catch (const stream_error& e) {
+            failure.emplace(e);
+        }
+    };
+    // Keep watching the socket: a client that leaves cancels the provider.
+    auto collected = collect();
+    auto watched = watch_for_close(stream_.socket(), buffer_, w_.config.max_header_bytes);
+    bool client_gone = false;
+    try {
+        auto winner = co_await (std::move(collected) || std::move(watched));
+        client_gone = winner.index() == 1;
+    } catch (const std::exception&) {
+        client_gone = true;
+    }
+    control_.active = nullptr;
+    if (client_gone) {
+        ts->cancel();
+        accounting.finish(stream_outcome::cancelled, "client_closed", true);
+        co_return false;
+    }
+    if (failure) {
+        accounting.finish(stream_outcome::error, to_code(failure->code()), provider_was_cancelled(*ts));
+        co_return co_await send_error(*failure, keep_alive);
+    }
+    if (control_.shutdown) {
+        accounting.finish(stream_outcome::error, "server_shutdown", true);
+        co_return co_await send_error(error::server_shutdown, "the server is shutting down; retry the request", false);
+    }
+    const auto usage = ts->usage();
+    const auto reason = ts->finish_reason();
+    accounting.finish(reason == finish_reason::cancelled ? stream_outcome::cancelled : stream_outcome::complete, "",
+                      provider_was_cancelled(*ts));
+    std::string body = R"({"block_type":)";
+    transport::append_json_string(body, block.name);
+    body += R"(,"text":)";
+    transport::append_json_string(body, text);
+    body += R"(,"finish_reason":")";
+    body += to_string(reason);
+    body += R"(","usage":{"input_tokens":)" + std::to_string(usage.input_tokens) +
+            R"(,"output_tokens":)" + std::to_string(usage.output_tokens) + "}}";
+    co_return co_await send(http::status::ok, std::move(body), "application/json", keep_alive);
+}
+
+}  // namespace
+
+asio::awaitable<void> run_http_session(worker& w, tcp::socket socket)
+{
+    http_session session(w, std::move(socket));
+    co_await session.run();
+}
+
+asio::awaitable<void> reject_connection(worker& w, tcp::socket socket)
+{
+    beast::tcp_stream stream(std::move(socket));
+    const std::string body = error_body("overloaded", "the server has its maximum of " +
+                                                          std::to_string(w.config.max_connections) + " connections open");
+    const std::string response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: " +
+                                 std::to_string(w.config.overload_retry_after.count()) +
+                                 "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    stream.expires_after(std::chrono::seconds(2));
+    co_await asio::async_write(stream, asio::buffer(response), asio::as_tuple(use_awaitable));
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace liveai::server::detail

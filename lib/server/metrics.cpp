@@ -1,0 +1,115 @@
+#include <liveai/server/metrics.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace liveai::server {
+
+void latency_histogram::observe(std::chrono::steady_clock::duration d) noexcept
+{
+    const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(0, std::chrono::nanoseconds(d).count()));
+    const double seconds = static_cast<double>(ns) / 1e9;
+    const auto it = std::lower_bound(latency_buckets.begin(), latency_buckets.end(), seconds);
+    buckets_[static_cast<std::size_t>(it - latency_buckets.begin())].fetch_add(1, std::memory_order_relaxed);
+    sum_ns_.fetch_add(ns, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void latency_histogram::add_to(std::array<std::uint64_t, latency_buckets.size() + 1>& buckets, double& sum,
+                               std::uint64_t& count) const noexcept
+{
+    std::uint64_t running = 0;
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+        running += buckets_[i].load(std::memory_order_relaxed);
+        buckets[i] += running;
+    }
+    sum += static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9;
+    count += count_.load(std::memory_order_relaxed);
+}
+
+metrics::metrics(unsigned shards)
+{
+    for (unsigned i = 0; i < std::max(1u, shards); ++i) shards_.push_back(std::make_unique<metrics_shard>());
+}
+
+namespace {
+
+void line(std::string& out, const char* text)
+{
+    out.append(text);
+    out.push_back('\n');
+}
+
+void counter(std::string& out, const char* name, const char* help, std::uint64_t value)
+{
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+                  static_cast<unsigned long long>(value));
+    out.append(buf);
+}
+
+void gauge(std::string& out, const char* name, const char* help, std::int64_t value)
+{
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name,
+                  static_cast<long long>(value));
+    out.append(buf);
+}
+
+}  // namespace
+
+std::string metrics::render() const
+{
+    auto sum_of = [&](auto member) {
+        std::uint64_t total = 0;
+        for (const auto& s : shards_) total += ((*s).*member).load(std::memory_order_relaxed);
+        return total;
+    };
+    std::string out;
+    out.reserve(4096);
+    gauge(out, "liveai_streams_active", "Streams open now.", streams_active.load());
+    gauge(out, "liveai_connections_active", "Client connections open now.", connections_active.load());
+
+    line(out, "# HELP liveai_streams_total Streams ended, by outcome.");
+    line(out, "# TYPE liveai_streams_total counter");
+    static constexpr const char* outcomes[] = {"complete", "error", "cancelled"};
+    for (std::size_t i = 0; i < 3; ++i) {
+        std::uint64_t total = 0;
+        for (const auto& s : shards_) total += s->streams_total[i].load(std::memory_order_relaxed);
+        out.append("liveai_streams_total{outcome=\"").append(outcomes[i]).append("\"} ").append(std::to_string(total)).push_back('\n');
+    }
+    counter(out, "liveai_chunks_total", "Chunks sent to clients.", sum_of(&metrics_shard::chunks_total));
+    counter(out, "liveai_provider_cancellations_total",
+            "Providers stopped before their end (client gone, cancel message, deadline, shutdown).",
+            sum_of(&metrics_shard::provider_cancellations_total));
+    counter(out, "liveai_connections_total", "Client connections accepted.", sum_of(&metrics_shard::connections_total));
+    counter(out, "liveai_requests_total", "HTTP requests read.", sum_of(&metrics_shard::requests_total));
+    counter(out, "liveai_overloaded_total", "Requests refused with 503 overloaded.", sum_of(&metrics_shard::overloaded_total));
+    counter(out, "liveai_slow_consumers_total", "Streams ended because the client read too slowly.",
+            sum_of(&metrics_shard::slow_consumers_total));
+
+    auto histogram = [&](const char* name, const char* help, latency_histogram metrics_shard::*member) {
+        std::array<std::uint64_t, latency_buckets.size() + 1> buckets{};
+        double sum = 0;
+        std::uint64_t count = 0;
+        for (const auto& s : shards_) ((*s).*member).add_to(buckets, sum, count);
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+        out.append(buf);
+        for (std::size_t i = 0; i < buckets.size(); ++i) {
+            if (i < latency_buckets.size())
+                std::snprintf(buf, sizeof buf, "%s_bucket{le=\"%g\"} %llu\n", name, latency_buckets[i],
+                              static_cast<unsigned long long>(buckets[i]));
+            else
+                std::snprintf(buf, sizeof buf, "%s_bucket{le=\"+Inf\"} %llu\n", name, static_cast<unsigned long long>(buckets[i]));
+            out.append(buf);
+        }
+        std::snprintf(buf, sizeof buf, "%s_sum %.9f\n%s_count %llu\n", name, sum, name, static_cast<unsigned long long>(count));
+        out.append(buf);
+    };
+    histogram("liveai_time_to_first_chunk_seconds", "From stream start to its first chunk.", &metrics_shard::time_to_first_chunk);
+    histogram("liveai_inter_chunk_gap_seconds", "Between two chunks of a stream.", &metrics_shard::inter_chunk_gap);
+    return out;
+}
+
+}  // namespace liveai::server

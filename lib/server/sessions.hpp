@@ -1,0 +1,53 @@
+// Private: the coroutines that serve one connection.
+#pragma once
+
+#include "stream_accounting.hpp"
+#include "worker.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace liveai::server::detail {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+
+// Reads requests on one connection and answers them, keep-alive included.
+boost::asio::awaitable<void> run_http_session(worker& w, boost::asio::ip::tcp::socket socket);
+
+// Answers 503 overloaded and closes: the connection limit is reached.
+boost::asio::awaitable<void> reject_connection(worker& w, boost::asio::ip::tcp::socket socket);
+
+// Completes when the client closes the connection (or it fails). Bytes the
+// client sends meanwhile (a pipelined request) are kept in `buffer`, up to
+// `limit` bytes; past that it stops reading (but still completes on cancel).
+boost::asio::awaitable<void> watch_for_close(boost::asio::ip::tcp::socket& socket, beast::flat_buffer& buffer,
+                                             std::size_t limit);
+
+// Streams `ts` as text/event-stream on `stream`. Returns whether the
+// connection may serve another request.
+boost::asio::awaitable<bool> serve_sse(worker& w, beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                       token_stream& ts, stream_accounting& accounting, stream_control& control,
+                                       bool keep_alive);
+
+// Serves a WebSocket connection after its upgrade request; `forward` is
+// pointed at the session so server shutdown reaches it.
+boost::asio::awaitable<void> run_ws_session(worker& w, beast::tcp_stream stream,
+                                            http::request<http::string_body> upgrade, std::string block,
+                                            connection*& forward);
+
+// The HTTP status for an error code at the request stage.
+http::status status_for(liveai::error e) noexcept;
+
+// {"error":{"code":"…","message":"…"}}
+std::string error_body(std::string_view code, std::string_view message);
+
+}  // namespace liveai::server::detail

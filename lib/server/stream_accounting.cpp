@@ -1,0 +1,70 @@
+#include "stream_accounting.hpp"
+
+#include <liveai/error.hpp>
+
+namespace liveai::server::detail {
+
+bool stream_accounting::admit(worker& w) noexcept
+{
+    const auto before = w.metrics.streams_active.fetch_add(1, std::memory_order_relaxed);
+    if (before < static_cast<std::int64_t>(w.config.max_streams)) return true;
+    w.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
+    metrics_shard::add(w.shard.overloaded_total);
+    return false;
+}
+
+stream_accounting::stream_accounting(worker& w, std::string_view block, std::string_view transport, std::string stream_id)
+    : w_(w), block_(block), transport_(transport), id_(std::move(stream_id))
+{
+}
+
+stream_accounting::~stream_accounting()
+{
+    if (!finished_) finish(stream_outcome::cancelled, "cancelled", false);
+    w_.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void stream_accounting::on_chunk() noexcept
+{
+    const auto now = clock::now();
+    if (chunks_ == 0) {
+        first_ = now;
+        w_.shard.time_to_first_chunk.observe(now - start_);
+    } else {
+        w_.shard.inter_chunk_gap.observe(now - last_);
+    }
+    last_ = now;
+    ++chunks_;
+}
+
+void stream_accounting::finish(stream_outcome outcome, std::string_view code, bool provider_cancelled) noexcept
+{
+    if (finished_) return;
+    finished_ = true;
+    metrics_shard::add(w_.shard.streams_total[static_cast<std::size_t>(outcome)]);
+    metrics_shard::add(w_.shard.chunks_total, chunks_);
+    if (provider_cancelled) metrics_shard::add(w_.shard.provider_cancellations_total);
+    const auto level = outcome == stream_outcome::error ? log_level::warn : log_level::info;
+    if (!w_.log.enabled(level)) return;
+    using ms = std::chrono::duration<double, std::milli>;
+    static constexpr const char* names[] = {"complete", "error", "cancelled"};
+    const double ttfc = chunks_ ? ms(first_ - start_).count() : -1.0;
+    w_.log.write(level, "stream id=%s transport=%.*s block=%s outcome=%s code=%.*s chunks=%llu ttfc_ms=%.3f duration_ms=%.3f%s",
+                 id_.c_str(), static_cast<int>(transport_.size()), transport_.data(), block_.c_str(),
+                 names[static_cast<int>(outcome)], static_cast<int>(code.size()), code.data(),
+                 static_cast<unsigned long long>(chunks_), ttfc, ms(clock::now() - start_).count(),
+                 provider_cancelled ? " provider_cancelled=1" : "");
+}
+
+bool provider_was_cancelled(const token_stream& ts) noexcept
+{
+    if (ts.current_state() == token_stream::state::finished) return ts.finish_reason() == finish_reason::cancelled;
+    if (ts.current_state() == token_stream::state::failed) {
+        const auto ec = ts.error();
+        return ec == make_error_code(error::first_token_timeout) || ec == make_error_code(error::idle_timeout) ||
+               ec == make_error_code(error::deadline_exceeded) || ec == make_error_code(error::slow_consumer);
+    }
+    return false;
+}
+
+}  // namespace liveai::server::detail

@@ -1,0 +1,53 @@
+#include "worker.hpp"
+
+#include <random>
+
+namespace liveai::server::detail {
+
+worker::worker(unsigned idx, const server_config& cfg, const liveai::engine& eng, server::metrics& m, const log_sink& l)
+    : index(idx), config(cfg), engine(eng), metrics(m), shard(m.shard(idx)), log(l)
+{
+    std::random_device rd;
+    id_state_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ (static_cast<std::uint64_t>(idx) << 56);
+}
+
+std::string worker::next_stream_id()
+{
+    // splitmix64 over a random start: unique per worker, unguessable enough
+    // to not collide across restarts (resume ids must not alias).
+    std::uint64_t z = (id_state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id(16, '0');
+    for (int i = 15; i >= 0; --i, z >>= 4) id[static_cast<std::size_t>(i)] = hex[z & 0xF];
+    return id;
+}
+
+void worker::remove(connection* c)
+{
+    connections.erase(c);
+    if (shutting_down && connections.empty() && shutdown_deadline) shutdown_deadline->cancel();
+}
+
+void worker::begin_shutdown()
+{
+    if (shutting_down) return;
+    shutting_down = true;
+    if (acceptor) {
+        boost::system::error_code ignored;
+        acceptor->close(ignored);
+    }
+    if (connections.empty()) return;
+    // A hard stop for connections that do not finish in time.
+    shutdown_deadline.emplace(ioc, config.shutdown_timeout);
+    shutdown_deadline->async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) ioc.stop();
+    });
+    // Copy: shutdown() may remove connections from the set.
+    const std::vector<connection*> live(connections.begin(), connections.end());
+    for (auto* c : live) c->shutdown();
+}
+
+}  // namespace liveai::server::detail

@@ -1,0 +1,118 @@
+#include <liveai/transport/event_format.hpp>
+
+#include <charconv>
+
+namespace liveai::transport {
+namespace {
+
+void append_number(std::string& out, std::uint64_t value)
+{
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+    out.append(digits, end);
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    std::size_t run = 0;  // start of the pending unescaped run
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(text.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': out.append("\\\""); break;
+        case '\\': out.append("\\\\"); break;
+        case '\n': out.append("\\n"); break;
+        case '\r': out.append("\\r"); break;
+        case '\t': out.append("\\t"); break;
+        default:
+            out.append("\\u00");
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 0xF]);
+        }
+    }
+    out.append(text.data() + run, text.size() - run);
+    out.push_back('"');
+}
+
+void append_chunk_json(std::string& out, std::uint64_t index, std::string_view text, bool with_type)
+{
+    out.append(with_type ? R"({"type":"chunk","index":)" : R"({"index":)");
+    append_number(out, index);
+    out.append(R"(,"text":)");
+    append_json_string(out, text);
+    out.push_back('}');
+}
+
+void append_complete_json(std::string& out, finish_reason reason, const usage& u, std::uint64_t chunks, bool with_type)
+{
+    out.append(with_type ? R"({"type":"complete","finish_reason":")" : R"({"finish_reason":")");
+    out.append(to_string(reason));
+    out.append(R"(","usage":{"input_tokens":)");
+    append_number(out, u.input_tokens);
+    out.append(R"(,"output_tokens":)");
+    append_number(out, u.output_tokens);
+    out.append(R"(},"chunks":)");
+    append_number(out, chunks);
+    out.push_back('}');
+}
+
+void append_error_json(std::string& out, std::string_view code, std::string_view message, bool retryable, bool with_type)
+{
+    out.append(with_type ? R"({"type":"error","code":)" : R"({"code":)");
+    append_json_string(out, code);
+    out.append(R"(,"message":)");
+    append_json_string(out, message);
+    out.append(retryable ? R"(,"retryable":true})" : R"(,"retryable":false})");
+}
+
+void sse_event_writer::retry(std::string& out, std::chrono::milliseconds interval)
+{
+    out.append("retry: ");
+    append_number(out, static_cast<std::uint64_t>(interval.count()));
+    out.append("\n\n");
+}
+
+void sse_event_writer::ping(std::string& out)
+{
+    out.append(": ping\n\n");
+}
+
+void sse_event_writer::head(std::string& out, std::string_view event)
+{
+    out.append("id: ");
+    out.append(stream_id_);
+    out.push_back('.');
+    append_number(out, ++seq_);
+    out.append("\nevent: ");
+    out.append(event);
+    out.append("\ndata: ");
+}
+
+void sse_event_writer::chunk(std::string& out, std::uint64_t index, std::string_view text)
+{
+    head(out, "chunk");
+    append_chunk_json(out, index, text, false);
+    out.append("\n\n");
+}
+
+void sse_event_writer::complete(std::string& out, finish_reason reason, const usage& u, std::uint64_t chunks)
+{
+    head(out, "complete");
+    append_complete_json(out, reason, u, chunks, false);
+    out.append("\n\n");
+}
+
+void sse_event_writer::error(std::string& out, std::string_view code, std::string_view message, bool retryable)
+{
+    head(out, "error");
+    append_error_json(out, code, message, retryable, false);
+    out.append("\n\n");
+}
+
+}  // namespace liveai::transport
