@@ -223,9 +223,6 @@ private:
     std::optional<std::string> read_prompt(const request_type& req, std::string_view query, liveai::error& code,
                                            std::string& message) const;
 
-    // Whether a header-limit failure came from an over-long request line.
-    bool request_line_too_long() const;
-
     worker& w_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
@@ -261,13 +258,6 @@ asio::awaitable<bool> http_session::send_error(liveai::error e, std::string_view
     co_return co_await send(status_for(e), error_body(to_code(e), message), "application/json", keep_alive, allow);
 }
 
-bool http_session::request_line_too_long() const
-{
-    const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    const auto eol = data.find('\n');
-    return (eol == std::string_view::npos ? data.size() : eol) > w_.config.max_url_bytes;
-}
-
 asio::awaitable<void> http_session::run()
 {
     const auto& cfg = w_.config;
@@ -292,8 +282,14 @@ asio::awaitable<void> http_session::run()
         auto [hec, hn] = co_await http::async_read_header(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
         idle_ = false;
         if (hec) {
-            if (hec == http::error::header_limit) {
-                if (request_line_too_long())
+            if (hec == http::error::body_limit) {
+                // A Content-Length above the limit is refused before reading the body.
+                co_await send_error(error::body_too_large,
+                                    "the request body is larger than " + std::to_string(cfg.max_body_bytes) + " bytes", false);
+            } else if (hec == http::error::header_limit) {
+                // The parser keeps the target once it has the whole request
+                // line: without one, the line itself was too long.
+                if (parser.get().target().empty())
                     co_await send_error(error::uri_too_long,
                                         "the request target is longer than " + std::to_string(cfg.max_url_bytes) + " bytes", false);
                 else

@@ -110,6 +110,29 @@ private:
         co_return pending_.size() < w_.config.write_queue_bytes;
     }
 
+    // Waits until the writer has sent everything, terminator included; throws
+    // slow_consumer (which closes the connection) after slow_consumer_timeout.
+    asio::awaitable<void> wait_for_flush()
+    {
+        const auto deadline = clock::now() + w_.config.slow_consumer_timeout;
+        while (!terminator_sent_) {
+            if (clock::now() >= deadline) {
+                // Abort the stuck write directly rather than through the
+                // parallel group's cancellation, which does not reach an
+                // async_write blocked on a full socket in Boost 1.81.
+                boost::system::error_code ignored;
+                socket_.cancel(ignored);
+                throw stream_error(error::slow_consumer, "the client does not read");
+            }
+            producer_blocked_ = true;
+            space_.expires_at(deadline);
+            boost::system::error_code ec;
+            co_await space_.async_wait(asio::redirect_error(use_awaitable, ec));
+            producer_blocked_ = false;
+            if (co_await cancelled_from_outside()) throw boost::system::system_error(asio::error::operation_aborted);
+        }
+    }
+
     void end_with(stream_outcome outcome, std::string_view code, bool provider_cancelled)
     {
         outcome_ = outcome;
@@ -155,7 +178,7 @@ private:
                 end_with(stream_outcome::error, "slow_consumer", true);
                 finished_ = true;
                 wake_writer();
-                if (!co_await wait_for_space()) throw stream_error(error::slow_consumer, "client does not read");
+                co_await wait_for_flush();
                 co_return;
             }
         }
@@ -187,11 +210,9 @@ private:
             head_.clear();
             writing_.clear();
             last_write_ = clock::now();
-            if (last) {
-                terminator_sent_ = true;
-                co_return;
-            }
+            if (last) terminator_sent_ = true;
             if (producer_blocked_) space_.cancel();
+            if (last) co_return;
         }
     }
 
