@@ -11,6 +11,11 @@ deadline_stream::deadline_stream(std::unique_ptr<token_stream> inner, liveai::de
     watchdog_->inner = inner_.get();
 }
 
+deadline_stream::~deadline_stream()
+{
+    if (watchdog_->timer) watchdog_->timer->cancel();
+}
+
 void deadline_stream::cancel() noexcept
 {
     inner_->cancel();

@@ -24,6 +24,9 @@ namespace liveai::detail {
 class deadline_stream final : public token_stream {
 public:
     deadline_stream(std::unique_ptr<token_stream> inner, liveai::deadlines limits);
+    // Cancels the pending watchdog wait: its handler owns the timer, and a
+    // forgotten wait would keep the io_context busy until the deadline.
+    ~deadline_stream() override;
 
     boost::asio::awaitable<std::optional<token>> next() override;
     void cancel() noexcept override;

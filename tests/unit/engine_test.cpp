@@ -154,6 +154,23 @@ BOOST_AUTO_TEST_CASE(cancel_through_the_engine_stream)
     BOOST_TEST(s->finish_reason() == liveai::finish_reason::cancelled);
 }
 
+BOOST_AUTO_TEST_CASE(a_destroyed_stream_leaves_no_pending_timer)
+{
+    asio::io_context ioc;
+    auto b = make_block("chat", true);
+    b.mock.tokens = 100;
+    b.deadlines = {60s, 60s, 120s};
+    engine e({b});
+    auto s = e.stream("chat", request{"x"});
+    BOOST_TEST(run_coro(ioc, s->next()).has_value());
+    s.reset();
+    // Nothing may keep the io_context busy once the stream is gone.
+    const auto start = std::chrono::steady_clock::now();
+    ioc.restart();
+    ioc.run_for(10s);
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
+}
+
 BOOST_AUTO_TEST_CASE(failures_pass_through_with_retryable)
 {
     asio::io_context ioc;
