@@ -117,6 +117,8 @@ int main(int argc, char** argv)
     try {
         liveai::server::http_server server(config.server, std::make_shared<const liveai::engine>(config.blocks));
         server.listen();
+        // On stdout, so scripts (and tests started with --port 0) learn the port.
+        std::cout << "liveai-server listening on http://" << config.server.host << ':' << server.port() << std::endl;
 
         // Signals on a thread of their own: the I/O threads never block on them.
         boost::asio::io_context signal_context(1);

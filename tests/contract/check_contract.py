@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Validates events captured from a real liveai-server run against
+contracts/stream-schema.yaml (JSON Schema 2020-12 inside OpenAPI 3.1).
+
+usage: check_contract.py SERVER_BINARY SCHEMA_YAML
+"""
+import base64
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+
+import jsonschema
+import yaml
+
+CONFIG = """
+[server]
+heartbeat_interval_ms = 200
+log_level = "warn"
+
+[blocks.fast]
+provider = "mock"
+streaming = true
+[blocks.fast.mock]
+tokens = 8
+
+[blocks.fail]
+provider = "mock"
+streaming = true
+[blocks.fail.mock]
+tokens = 10
+fail_after = 3
+fail_code = "provider_error"
+
+[blocks.silent]
+provider = "mock"
+streaming = true
+[blocks.silent.mock]
+tokens = 2
+first_token_delay_ms = 500
+
+[blocks.nostream]
+provider = "mock"
+[blocks.nostream.mock]
+tokens = 4
+"""
+
+passed = 0
+failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+class Contract:
+    def __init__(self, path):
+        with open(path) as f:
+            self.doc = yaml.safe_load(f)
+        jsonschema.Draft202012Validator.check_schema({"components": self.doc["components"]})
+
+    def validate(self, schema_name, instance, what):
+        schema = {"$ref": f"#/components/schemas/{schema_name}", "components": self.doc["components"]}
+        try:
+            jsonschema.Draft202012Validator(schema).validate(instance)
+            check(what, True)
+        except jsonschema.ValidationError as e:
+            check(what, False, f"{schema_name}: {e.message} in {instance!r}")
+
+
+def http(port, method, target, body=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    head = f"{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    data = b""
+    if body is not None:
+        data = json.dumps(body).encode()
+        head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+    s.sendall(head.encode() + b"\r\n" + data)
+    raw = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        raw += chunk
+    s.close()
+    header, _, rest = raw.partition(b"\r\n\r\n")
+    lines = header.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+    if headers.get("transfer-encoding") == "chunked":
+        body_bytes = b""
+        while True:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line, 16)
+            if size == 0:
+                break
+            body_bytes += rest[:size]
+            rest = rest[size + 2:]
+        rest = body_bytes
+    return status, headers, rest.decode()
+
+
+def parse_sse(text):
+    events, comments, retry = [], [], None
+    for block in text.split("\n\n")[:-1]:
+        event = {}
+        for line in block.split("\n"):
+            if line.startswith(":"):
+                comments.append(line[1:].strip())
+                continue
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "retry":
+                retry = value
+            else:
+                event[field] = value
+        if event:
+            events.append(event)
+    return events, comments, retry
+
+
+def check_stream(contract, text, terminal, what):
+    events, comments, retry = parse_sse(text)
+    check(f"{what}: retry field", retry is not None and retry.isdigit())
+    check(f"{what}: has events", len(events) > 0)
+    stream_id = events[0]["id"].split(".")[0]
+    for seq, ev in enumerate(events, start=1):
+        check(f"{what}: id {seq}", ev["id"] == f"{stream_id}.{seq}", ev["id"])
+        payload = json.loads(ev["data"])
+        kind = ev["event"]
+        last = seq == len(events)
+        check(f"{what}: terminal only last", (kind in ("complete", "error")) == last, kind)
+        schema = {"chunk": "ChunkEvent", "complete": "CompleteEvent", "error": "ErrorEvent"}[kind]
+        contract.validate(schema, payload, f"{what}: {kind} event {seq}")
+        if kind == "chunk":
+            check(f"{what}: index", payload["index"] == seq - 1)
+    check(f"{what}: ends with {terminal}", events[-1]["event"] == terminal)
+    return events, comments
+
+
+class WebSocket:
+    def __init__(self, port, path):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        response = b""
+        while b"\r\n\r\n" not in response:
+            response += self.sock.recv(1)
+        self.status = int(response.split()[1])
+
+    def send(self, obj):
+        payload = json.dumps(obj).encode()
+        mask = os.urandom(4)
+        header = bytes([0x81])
+        if len(payload) < 126:
+            header += bytes([0x80 | len(payload)])
+        else:
+            header += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def _exact(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def receive(self):
+        b0, b1 = self._exact(2)
+        length = b1 & 0x7F
+        if length == 126:
+            length = struct.unpack("!H", self._exact(2))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", self._exact(8))[0]
+        payload = self._exact(length)
+        assert b0 & 0x0F == 1, "expected a text frame"
+        return json.loads(payload)
+
+
+def main():
+    server_binary, schema_path = sys.argv[1], sys.argv[2]
+    contract = Contract(schema_path)
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+        f.write(CONFIG)
+        config_path = f.name
+    proc = subprocess.Popen([server_binary, "--config", config_path, "--port", "0"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(line.rsplit(":", 1)[1])
+
+        status, headers, body = http(port, "GET", "/api/stream/ai-block/fast?prompt=hello%20contract")
+        check("sse: 200", status == 200)
+        check("sse: content type", headers.get("content-type") == "text/event-stream; charset=utf-8")
+        check("sse: cache control", headers.get("cache-control") == "no-cache")
+        check("sse: x-accel-buffering", headers.get("x-accel-buffering") == "no")
+        events, _ = check_stream(contract, body, "complete", "sse get")
+        check("sse: 8 chunks", len(events) == 9)
+
+        status, _, body = http(port, "POST", "/api/stream/ai-block/fast", {"prompt": "post"})
+        check_stream(contract, body, "complete", "sse post")
+
+        status, _, body = http(port, "GET", "/api/stream/ai-block/fail?prompt=x")
+        events, _ = check_stream(contract, body, "error", "sse fail")
+        check("fail: provider_error", json.loads(events[-1]["data"])["code"] == "provider_error")
+
+        status, _, body = http(port, "GET", "/api/stream/ai-block/silent?prompt=x")
+        _, comments = check_stream(contract, body, "complete", "sse heartbeat")
+        check("heartbeat comment", "ping" in comments, comments)
+
+        for target, expected in [("/api/stream/ai-block/nope?prompt=x", 404),
+                                 ("/api/stream/ai-block/nostream?prompt=x", 409),
+                                 ("/api/stream/ai-block/fast", 400),
+                                 ("/nowhere", 404)]:
+            status, _, body = http(port, "GET", target)
+            check(f"{target}: status", status == expected, status)
+            contract.validate("ErrorResponse", json.loads(body), f"{target}: error body")
+
+        status, _, body = http(port, "POST", "/api/ai-block/nostream", {"prompt": "collect me"})
+        check("collect: 200", status == 200)
+        contract.validate("CollectResponse", json.loads(body), "collect body")
+
+        status, _, body = http(port, "GET", "/api/blocks")
+        contract.validate("BlocksResponse", json.loads(body), "blocks body")
+
+        ws = WebSocket(port, "/api/ws/ai-block/fast")
+        check("ws: 101", ws.status == 101)
+        start = {"type": "start", "prompt": "web socket"}
+        contract.validate("WsStart", start, "ws start message")
+        ws.send(start)
+        while True:
+            msg = ws.receive()
+            schema = {"chunk": "WsChunk", "complete": "WsComplete", "error": "WsError"}[msg["type"]]
+            contract.validate(schema, msg, f"ws {msg['type']}")
+            if msg["type"] != "chunk":
+                break
+        ws.send({"type": "nonsense"})
+        contract.validate("WsError", ws.receive(), "ws error message")
+        contract.validate("WsCancel", {"type": "cancel"}, "ws cancel message")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        os.unlink(config_path)
+    check("server exits 0 on SIGTERM", proc.returncode == 0, proc.returncode)
+    print(f"contract: {passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
