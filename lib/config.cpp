@@ -1,5 +1,7 @@
 #include <liveai/config.hpp>
 
+#include "providers/upstream.hpp"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -258,28 +260,86 @@ void read_mock(table_reader& r, mock_settings& m)
     r.finish();
 }
 
+void read_upstream(table_reader& r, upstream_settings& u)
+{
+    if (const auto* node = r.string("base_url", u.base_url, 2048, false)) {
+        std::string why;
+        if (!detail::parse_base_url(u.base_url, why)) r.problems().add(node->source(), r.key_path("base_url"), why);
+    }
+    if (const auto* node = r.string("api_key_env", u.api_key_env, 256)) {
+        // Keys never live in the config: this names the variable that holds one.
+        if (u.api_key_env.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+            r.problems().add(node->source(), r.key_path("api_key_env"),
+                             "must be the name of an environment variable (letters, digits, _), not a key");
+    }
+    r.string("ca_file", u.ca_file, 4096);
+    r.millis("connect_timeout_ms", u.connect_timeout, 1, 600'000);
+    r.millis("first_byte_timeout_ms", u.first_byte_timeout, 1, 3'600'000);
+    r.millis("read_timeout_ms", u.read_timeout, 1, 3'600'000);
+    r.integer("max_retries", u.max_retries, 0, 10);
+    r.millis("retry_base_ms", u.retry_base, 1, 60'000);
+    r.millis("retry_max_ms", u.retry_max, 1, 600'000);
+    r.integer("max_event_bytes", u.max_event_bytes, 1024, 64 << 20);
+    r.integer("pool_size", u.pool_size, 0, 10'000);
+    std::optional<std::uint32_t> max_tokens;
+    r.optional_integer("max_tokens", max_tokens, 1, 10'000'000);
+    if (max_tokens) u.max_tokens = max_tokens;
+    if (const auto* node = r.get("temperature")) {
+        const auto value = node->value<double>();
+        if (!(node->is_floating_point() || node->is_integer()) || !value)
+            r.wrong_type(*node, "temperature", "a number");
+        else if (*value < 0 || *value > 2)
+            r.problems().add(node->source(), r.key_path("temperature"), "must be from 0 to 2");
+        else
+            u.temperature = *value;
+    }
+    r.finish();
+}
+
 void read_block(table_reader& r, block_config& b)
 {
     std::string provider;
-    if (const auto* node = r.string("provider", provider)) {
-        if (provider == "mock")
+    const toml::node* provider_node = r.string("provider", provider);
+    if (provider_node) {
+        if (provider == "mock") {
             b.provider = provider_kind::mock;
-        else
-            r.problems().add(node->source(), r.key_path("provider"),
-                             "\"" + provider + "\" is not a provider of this build (available: mock)");
+        } else if (provider == "openai") {
+            b.provider = provider_kind::openai;
+            b.upstream.base_url = "https://api.openai.com/v1";
+            b.upstream.api_key_env = "OPENAI_API_KEY";
+        } else if (provider == "gemini") {
+            b.provider = provider_kind::gemini;
+            b.upstream.base_url = "https://generativelanguage.googleapis.com/v1beta";
+            b.upstream.api_key_env = "GEMINI_API_KEY";
+        } else {
+            r.problems().add(provider_node->source(), r.key_path("provider"),
+                             "\"" + provider + "\" is not a provider (available: mock, openai, gemini)");
+        }
     } else if (!r.get("provider")) {
         r.problems().add_plain(r.key_path("provider") + ": missing (e.g. provider = \"mock\")");
     }
-    r.string("model", b.model, 256);
+    const bool has_model = r.get("model") != nullptr;
+    r.string("model", b.model, 256, false);
+    if (b.provider != provider_kind::mock && provider_node && !has_model)
+        r.problems().add(provider_node->source(), r.key_path("model"), "is required for provider \"" + provider + "\"");
     r.string("system_prompt", b.system_prompt, 1 << 20);
     r.boolean("streaming", b.streaming);
     r.integer("max_prompt_bytes", b.max_prompt_bytes, 1, 16 << 20);
     r.millis("first_token_timeout_ms", b.deadlines.first_token, 0);
     r.millis("idle_timeout_ms", b.deadlines.idle, 0);
     r.millis("total_timeout_ms", b.deadlines.total, 0);
-    if (const auto* mock = r.table("mock")) {
-        table_reader mr(r.problems(), *mock, r.key_path("mock"));
-        read_mock(mr, b.mock);
+    for (const char* name : {"mock", "openai", "gemini"}) {
+        const auto* table = r.table(name);
+        if (!table) continue;
+        const std::string_view kind = name;
+        if (provider_node && kind != provider) {
+            r.problems().add(table->source(), r.key_path(kind), "settings for provider \"" + std::string(kind) +
+                                                                   "\" in a block whose provider is \"" + provider + "\"");
+            continue;
+        }
+        table_reader tr(r.problems(), *table, r.key_path(kind));
+        if (kind == "mock") read_mock(tr, b.mock);
+        else read_upstream(tr, b.upstream);
     }
     r.finish();
 }

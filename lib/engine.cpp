@@ -2,7 +2,9 @@
 
 #include <liveai/detail/utf8.hpp>
 #include <liveai/error.hpp>
+#include <liveai/providers/gemini_provider.hpp>
 #include <liveai/providers/mock_provider.hpp>
+#include <liveai/providers/openai_provider.hpp>
 
 #include "deadline_stream.hpp"
 
@@ -12,6 +14,8 @@ std::string_view to_string(provider_kind kind) noexcept
 {
     switch (kind) {
     case provider_kind::mock: return "mock";
+    case provider_kind::openai: return "openai";
+    case provider_kind::gemini: return "gemini";
     }
     return "mock";
 }
@@ -49,6 +53,12 @@ std::unique_ptr<token_stream> engine::open(const block_config& block, request re
     std::unique_ptr<token_stream> provider;
     switch (block.provider) {
     case provider_kind::mock: provider = std::make_unique<mock_provider>(block.mock, std::move(req)); break;
+    case provider_kind::openai:
+        provider = std::make_unique<openai_provider>(block.upstream, block.model, block.system_prompt, std::move(req));
+        break;
+    case provider_kind::gemini:
+        provider = std::make_unique<gemini_provider>(block.upstream, block.model, block.system_prompt, std::move(req));
+        break;
     }
     return std::make_unique<detail::deadline_stream>(std::move(provider), block.deadlines);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <liveai/providers/mock_settings.hpp>
+#include <liveai/providers/upstream_settings.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -16,7 +17,7 @@ struct deadlines {
     std::chrono::milliseconds total{300'000};       // start to end
 };
 
-enum class provider_kind { mock };
+enum class provider_kind { mock, openai, gemini };
 
 struct block_config {
     std::string name;
@@ -27,6 +28,7 @@ struct block_config {
     std::size_t max_prompt_bytes = 32 * 1024;
     liveai::deadlines deadlines;
     mock_settings mock;
+    upstream_settings upstream;  // openai and gemini
 };
 
 std::string_view to_string(provider_kind kind) noexcept;

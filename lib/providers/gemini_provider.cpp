@@ -1,0 +1,83 @@
+#include <liveai/providers/gemini_provider.hpp>
+
+#include <boost/json.hpp>
+
+namespace liveai {
+
+namespace json = boost::json;
+
+liveai::finish_reason gemini_finish_reason(std::string_view reason) noexcept
+{
+    if (reason == "MAX_TOKENS") return finish_reason::length;
+    if (reason == "SAFETY" || reason == "RECITATION" || reason == "PROHIBITED_CONTENT" || reason == "BLOCKLIST" ||
+        reason == "SPII" || reason == "IMAGE_SAFETY")
+        return finish_reason::content_filter;
+    // STOP, and the ones the contract has no name for: LANGUAGE, OTHER,
+    // MALFORMED_FUNCTION_CALL, FINISH_REASON_UNSPECIFIED, anything new.
+    return finish_reason::stop;
+}
+
+gemini_provider::gemini_provider(upstream_settings settings, std::string model, std::string system_prompt, request req)
+    : http_stream_provider("gemini", std::move(settings))
+{
+    json::object body{{"contents", json::array{json::object{{"role", "user"},
+                                                             {"parts", json::array{json::object{{"text", req.prompt}}}}}}}};
+    if (!system_prompt.empty())
+        body["systemInstruction"] = json::object{{"parts", json::array{json::object{{"text", system_prompt}}}}};
+    json::object generation;
+    if (this->settings().temperature) generation["temperature"] = *this->settings().temperature;
+    if (this->settings().max_tokens) generation["maxOutputTokens"] = *this->settings().max_tokens;
+    if (!generation.empty()) body["generationConfig"] = std::move(generation);
+
+    request_spec spec;
+    spec.path_and_query = "/models/" + model + ":streamGenerateContent?alt=sse";
+    spec.body = json::serialize(body);
+    if (const auto key = api_key(); !key.empty()) spec.headers.emplace_back("x-goog-api-key", key);
+    set_request(std::move(spec));
+}
+
+http_stream_provider::event_action gemini_provider::on_event(std::string_view data, std::string& text)
+{
+    unsigned char scratch[4096];
+    json::monotonic_resource memory(scratch, sizeof scratch);
+    boost::system::error_code ec;
+    const auto value = json::parse(data, ec, &memory);
+    if (ec || !value.is_object())
+        throw stream_error(error::upstream_protocol, "gemini sent an event that is not a JSON object: " + upstream_message(data));
+    const auto& chunk = value.get_object();
+
+    if (const auto* err = chunk.if_contains("error"); err && err->is_object()) {
+        unsigned status = 500;
+        if (const auto* c = err->get_object().if_contains("code"); c && c->is_int64()) status = static_cast<unsigned>(c->get_int64());
+        auto e = error_from_response(status, data);
+        throw stream_error(static_cast<liveai::error>(e.code().value()), "gemini error in the stream: " + upstream_message(data),
+                           e.retryable());
+    }
+    if (const auto* u = chunk.if_contains("usageMetadata"); u && u->is_object()) {
+        // Cumulative: the last one counts.
+        liveai::usage usage;
+        if (const auto* p = u->get_object().if_contains("promptTokenCount"); p && p->is_int64()) usage.input_tokens = static_cast<std::uint64_t>(p->get_int64());
+        if (const auto* c = u->get_object().if_contains("candidatesTokenCount"); c && c->is_int64()) usage.output_tokens = static_cast<std::uint64_t>(c->get_int64());
+        set_upstream_usage(usage);
+    }
+    if (const auto* feedback = chunk.if_contains("promptFeedback"); feedback && feedback->is_object()) {
+        if (const auto* r = feedback->get_object().if_contains("blockReason"); r && r->is_string()) set_finish(finish_reason::content_filter);
+    }
+    const auto* candidates = chunk.if_contains("candidates");
+    if (!candidates || !candidates->is_array() || candidates->get_array().empty()) return event_action::skip;
+    const auto* candidate = candidates->get_array().front().if_object();
+    if (!candidate) throw stream_error(error::upstream_protocol, "gemini sent a candidate that is not an object");
+    if (const auto* r = candidate->if_contains("finishReason"); r && r->is_string()) set_finish(gemini_finish_reason(r->get_string()));
+    text.clear();
+    if (const auto* content = candidate->if_contains("content"); content && content->is_object()) {
+        if (const auto* parts = content->get_object().if_contains("parts"); parts && parts->is_array()) {
+            for (const auto& part : parts->get_array()) {
+                if (const auto* p = part.if_object())
+                    if (const auto* t = p->if_contains("text"); t && t->is_string()) text.append(t->get_string());
+            }
+        }
+    }
+    return text.empty() ? event_action::skip : event_action::token;
+}
+
+}  // namespace liveai

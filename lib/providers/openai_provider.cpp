@@ -1,0 +1,75 @@
+#include <liveai/providers/openai_provider.hpp>
+
+#include <boost/json.hpp>
+
+namespace liveai {
+
+namespace json = boost::json;
+
+openai_provider::openai_provider(upstream_settings settings, std::string model, std::string system_prompt, request req)
+    : http_stream_provider("openai", std::move(settings))
+{
+    json::array messages;
+    if (!system_prompt.empty()) messages.push_back(json::object{{"role", "system"}, {"content", system_prompt}});
+    messages.push_back(json::object{{"role", "user"}, {"content", req.prompt}});
+    json::object body{{"model", model},
+                      {"messages", std::move(messages)},
+                      {"stream", true},
+                      {"stream_options", json::object{{"include_usage", true}}}};
+    if (this->settings().temperature) body["temperature"] = *this->settings().temperature;
+    if (this->settings().max_tokens) body["max_tokens"] = *this->settings().max_tokens;
+
+    request_spec spec;
+    spec.path_and_query = "/chat/completions";
+    spec.body = json::serialize(body);
+    if (const auto key = api_key(); !key.empty()) spec.headers.emplace_back("Authorization", "Bearer " + key);
+    set_request(std::move(spec));
+}
+
+http_stream_provider::event_action openai_provider::on_event(std::string_view data, std::string& text)
+{
+    if (data == "[DONE]") return event_action::end;
+    // Parse into a stack buffer: no heap allocation for ordinary chunks.
+    unsigned char scratch[4096];
+    json::monotonic_resource memory(scratch, sizeof scratch);
+    boost::system::error_code ec;
+    const auto value = json::parse(data, ec, &memory);
+    if (ec || !value.is_object())
+        throw stream_error(error::upstream_protocol, "openai sent an event that is not a JSON object: " + upstream_message(data));
+    const auto& chunk = value.get_object();
+
+    if (const auto* err = chunk.if_contains("error")) {
+        std::string kind;
+        if (const auto* e = err->if_object()) {
+            for (const char* field : {"type", "code"})
+                if (const auto* v = e->if_contains(field); v && v->is_string()) kind += std::string(v->get_string()) + " ";
+        }
+        const auto message = "openai error in the stream: " + upstream_message(data);
+        if (kind.find("rate_limit") != std::string::npos || kind.find("insufficient_quota") != std::string::npos)
+            throw stream_error(error::upstream_rate_limited, message);
+        if (kind.find("server_error") != std::string::npos || kind.find("overloaded") != std::string::npos)
+            throw stream_error(error::upstream_unavailable, message);
+        throw stream_error(error::provider_error, message);
+    }
+    if (const auto* u = chunk.if_contains("usage"); u && u->is_object()) {
+        liveai::usage usage;
+        if (const auto* p = u->get_object().if_contains("prompt_tokens"); p && p->is_int64()) usage.input_tokens = static_cast<std::uint64_t>(p->get_int64());
+        if (const auto* c = u->get_object().if_contains("completion_tokens"); c && c->is_int64()) usage.output_tokens = static_cast<std::uint64_t>(c->get_int64());
+        set_upstream_usage(usage);
+    }
+    const auto* choices = chunk.if_contains("choices");
+    if (!choices || !choices->is_array() || choices->get_array().empty()) return event_action::skip;  // e.g. the usage chunk
+    const auto* choice = choices->get_array().front().if_object();
+    if (!choice) throw stream_error(error::upstream_protocol, "openai sent a choice that is not an object");
+    if (const auto* reason = choice->if_contains("finish_reason"); reason && reason->is_string()) {
+        const auto r = reason->get_string();
+        set_finish(r == "length" ? finish_reason::length : r == "content_filter" ? finish_reason::content_filter : finish_reason::stop);
+    }
+    const auto* delta = choice->if_contains("delta");
+    const auto* content = delta && delta->is_object() ? delta->get_object().if_contains("content") : nullptr;
+    if (!content || !content->is_string() || content->get_string().empty()) return event_action::skip;
+    text.assign(content->get_string());
+    return event_action::token;
+}
+
+}  // namespace liveai

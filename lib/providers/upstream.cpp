@@ -1,0 +1,200 @@
+#include "upstream.hpp"
+
+#include <liveai/error.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include <openssl/ssl.h>
+
+namespace liveai::detail {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+
+boost::asio::execution_context::id connection_pool::id;
+
+std::optional<upstream_target> parse_base_url(std::string_view url, std::string& why)
+{
+    upstream_target t;
+    if (url.starts_with("https://")) {
+        t.tls = true;
+        url.remove_prefix(8);
+    } else if (url.starts_with("http://")) {
+        url.remove_prefix(7);
+    } else {
+        why = "must start with http:// or https://";
+        return std::nullopt;
+    }
+    const auto slash = url.find('/');
+    std::string_view authority = url.substr(0, slash);
+    std::string_view path = slash == std::string_view::npos ? std::string_view{} : url.substr(slash);
+    while (path.ends_with('/')) path.remove_suffix(1);
+    if (path.find_first_of("?# ") != std::string_view::npos) {
+        why = "must not have a query, fragment or space in its path";
+        return std::nullopt;
+    }
+    if (authority.empty() || authority.find('@') != std::string_view::npos) {
+        why = "needs a host (and no user info)";
+        return std::nullopt;
+    }
+    std::string_view host = authority, port;
+    if (authority.front() == '[') {  // IPv6 literal
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            why = "has an unterminated IPv6 address";
+            return std::nullopt;
+        }
+        host = authority.substr(1, close - 1);
+        if (close + 1 < authority.size()) {
+            if (authority[close + 1] != ':') {
+                why = "has junk after the IPv6 address";
+                return std::nullopt;
+            }
+            port = authority.substr(close + 2);
+        }
+    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (host.empty()) {
+        why = "needs a host";
+        return std::nullopt;
+    }
+    if (!port.empty()) {
+        unsigned value = 0;
+        for (char c : port) {
+            if (c < '0' || c > '9' || (value = value * 10 + static_cast<unsigned>(c - '0')) > 65535) {
+                why = "has an invalid port";
+                return std::nullopt;
+            }
+        }
+        if (value == 0) {
+            why = "has an invalid port";
+            return std::nullopt;
+        }
+    }
+    t.host = std::string(host);
+    t.port = port.empty() ? (t.tls ? "443" : "80") : std::string(port);
+    t.path_prefix = std::string(path);
+    t.host_header = std::string(authority);
+    return t;
+}
+
+connection_pool::connection_pool(asio::execution_context& context) : asio::execution_context::service(context) {}
+
+void connection_pool::shutdown()
+{
+    idle_.clear();
+}
+
+std::unique_ptr<upstream_connection> connection_pool::take(const std::string& key)
+{
+    auto it = idle_.find(key);
+    while (it != idle_.end() && !it->second.empty()) {
+        auto c = std::move(it->second.back());
+        it->second.pop_back();
+        // A connection the server closed while idle reads as readable: skip it.
+        boost::system::error_code ec;
+        const auto available = c->lowest().socket().available(ec);
+        if (!ec && available == 0 && c->buffer.size() == 0) {
+            c->reused = true;
+            return c;
+        }
+    }
+    return nullptr;
+}
+
+void connection_pool::give_back(const std::string& key, std::unique_ptr<upstream_connection> c, std::size_t limit)
+{
+    auto& list = idle_[key];
+    if (list.size() >= limit) return;  // closes c
+    c->lowest().expires_never();
+    list.push_back(std::move(c));
+}
+
+ssl::context& connection_pool::tls_context(const std::string& ca_file)
+{
+    auto& slot = tls_[ca_file];
+    if (slot) return *slot;
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx->set_verify_mode(ssl::verify_peer);
+    boost::system::error_code ec;
+    ctx->set_default_verify_paths(ec);
+    if (!ca_file.empty()) {
+        ctx->load_verify_file(ca_file, ec);
+        if (ec)
+            throw stream_error(error::upstream_unavailable, "cannot load ca_file \"" + ca_file + "\": " + ec.message(), false);
+    }
+    slot = std::move(ctx);
+    return *slot;
+}
+
+connection_pool& pool_of(const asio::any_io_executor& ex)
+{
+    return asio::use_service<connection_pool>(asio::query(ex, asio::execution::context));
+}
+
+asio::awaitable<std::unique_ptr<upstream_connection>> connect_upstream(const upstream_target& target,
+                                                                       const std::string& ca_file,
+                                                                       std::chrono::milliseconds timeout)
+{
+    auto ex = co_await asio::this_coro::executor;
+    auto& pool = pool_of(ex);
+    auto c = std::make_unique<upstream_connection>();
+    c->plain.emplace(ex);
+    const auto where = target.host + ":" + target.port;
+
+    tcp::resolver resolver(ex);
+    auto [rec, endpoints] = co_await resolver.async_resolve(target.host, target.port, asio::as_tuple(asio::use_awaitable));
+    if (rec) {
+        if (rec == asio::error::operation_aborted) throw boost::system::system_error(rec);
+        throw stream_error(error::upstream_unavailable, "cannot resolve " + target.host + ": " + rec.message());
+    }
+    c->plain->expires_after(timeout);
+    auto [cec, endpoint] = co_await c->plain->async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
+    if (cec) {
+        if (cec == asio::error::operation_aborted) throw boost::system::system_error(cec);
+        if (cec == beast::error::timeout)
+            throw stream_error(error::upstream_timeout, "connecting to " + where + " took longer than " +
+                                                            std::to_string(timeout.count()) + " ms");
+        throw stream_error(error::upstream_unavailable, "cannot connect to " + where + ": " + cec.message());
+    }
+    c->plain->socket().set_option(tcp::no_delay(true));
+    if (!target.tls) {
+        c->plain->expires_never();
+        co_return c;
+    }
+
+    auto& tls = pool.tls_context(ca_file);
+    c->secure.emplace(std::move(*c->plain), tls);
+    c->plain.reset();
+    auto& stream = *c->secure;
+    // SNI, and the certificate must name this host.
+    if (!SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str()))
+        throw stream_error(error::upstream_unavailable, "cannot set TLS SNI for " + target.host, false);
+    stream.set_verify_callback(ssl::host_name_verification(target.host));
+    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+    if (hec) {
+        if (hec == asio::error::operation_aborted) throw boost::system::system_error(hec);
+        if (hec == beast::error::timeout)
+            throw stream_error(error::upstream_timeout, "TLS handshake with " + where + " took longer than " +
+                                                            std::to_string(timeout.count()) + " ms");
+        // Verification failures will not go away by retrying.
+        const bool verification = hec.category() == asio::error::get_ssl_category();
+        throw stream_error(error::upstream_unavailable, "TLS handshake with " + where + " failed: " + hec.message(),
+                           !verification);
+    }
+    beast::get_lowest_layer(stream).expires_never();
+    co_return c;
+}
+
+}  // namespace liveai::detail

@@ -1,0 +1,85 @@
+// Private: connections to HTTP(S) upstreams, reused through a per-io_context pool.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace liveai::detail {
+
+namespace beast = boost::beast;
+
+struct upstream_target {
+    bool tls = false;
+    std::string host;
+    std::string port;
+    std::string path_prefix;  // without a trailing slash
+    std::string host_header;  // host[:port] as the Host header wants it
+
+    std::string pool_key(const std::string& ca_file) const
+    {
+        return (tls ? "https://" : "http://") + host + ":" + port + "|" + ca_file;
+    }
+};
+
+// Parses "http(s)://host[:port][/path]"; nullopt with `why` set otherwise.
+std::optional<upstream_target> parse_base_url(std::string_view url, std::string& why);
+
+class upstream_connection {
+public:
+    std::optional<beast::tcp_stream> plain;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    beast::flat_buffer buffer;  // bytes read past the previous response
+    bool reused = false;
+
+    beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+    void close() noexcept
+    {
+        boost::system::error_code ignored;
+        lowest().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+        lowest().socket().close(ignored);
+    }
+};
+
+// Idle keep-alive connections and TLS contexts of one io_context (an Asio
+// service, so everything is destroyed with its context and never crosses
+// threads).
+class connection_pool final : public boost::asio::execution_context::service {
+public:
+    static boost::asio::execution_context::id id;
+
+    explicit connection_pool(boost::asio::execution_context& context);
+
+    std::unique_ptr<upstream_connection> take(const std::string& key);
+    void give_back(const std::string& key, std::unique_ptr<upstream_connection> c, std::size_t limit);
+    // TLS client context verifying peers against the system store and
+    // `ca_file` (throws stream_error when the file cannot be loaded).
+    boost::asio::ssl::context& tls_context(const std::string& ca_file);
+
+private:
+    void shutdown() override;
+
+    std::map<std::string, std::deque<std::unique_ptr<upstream_connection>>> idle_;
+    std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> tls_;
+};
+
+connection_pool& pool_of(const boost::asio::any_io_executor& ex);
+
+// Resolves, connects and (for https) handshakes with SNI and host name
+// verification; throws stream_error (upstream_unavailable / upstream_timeout).
+boost::asio::awaitable<std::unique_ptr<upstream_connection>> connect_upstream(const upstream_target& target,
+                                                                              const std::string& ca_file,
+                                                                              std::chrono::milliseconds timeout);
+
+}  // namespace liveai::detail

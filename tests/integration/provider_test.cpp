@@ -1,0 +1,426 @@
+// OpenAI and Gemini providers against a local replay of each service's wire format.
+#include <liveai/config.hpp>
+#include <liveai/engine.hpp>
+#include <liveai/providers/gemini_provider.hpp>
+#include <liveai/providers/openai_provider.hpp>
+
+#include "../support/printers.hpp"
+#include "../support/replay_upstream.hpp"
+#include "../support/run_coro.hpp"
+#include "../support/test_server.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+
+using namespace liveai::test;
+using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
+namespace asio = boost::asio;
+namespace json = boost::json;
+using liveai::error;
+
+namespace {
+
+constexpr const char* test_key = "sk-test-key-that-must-never-leak-0123456789";
+
+struct key_env {
+    key_env() { ::setenv("LIVEAI_TEST_KEY", test_key, 1); }
+};
+
+liveai::upstream_settings settings_for(const replay_upstream& up, const std::string& host = "localhost",
+                                       const std::string& path = "/v1")
+{
+    static key_env env;
+    liveai::upstream_settings s;
+    s.base_url = up.base_url(host, path);
+    s.api_key_env = "LIVEAI_TEST_KEY";
+    s.ca_file = replay_upstream::certs_dir() + "/ca.pem";
+    s.retry_base = 10ms;
+    s.retry_max = 2000ms;
+    s.first_byte_timeout = 5000ms;
+    s.read_timeout = 5000ms;
+    return s;
+}
+
+struct outcome {
+    std::vector<std::string> tokens;
+    std::optional<error> failure;
+    bool retryable = false;
+    std::string message;
+    liveai::finish_reason reason = liveai::finish_reason::stop;
+    liveai::usage usage;
+    unsigned attempts = 0;
+
+    std::string text() const
+    {
+        std::string all;
+        for (const auto& t : tokens) all += t;
+        return all;
+    }
+};
+
+outcome drain(liveai::http_stream_provider& p)
+{
+    asio::io_context ioc;
+    outcome out;
+    auto task = [&]() -> asio::awaitable<void> {
+        try {
+            while (auto t = co_await p.next()) out.tokens.emplace_back(t->text);
+        } catch (const liveai::stream_error& e) {
+            out.failure = static_cast<error>(e.code().value());
+            out.retryable = e.retryable();
+            out.message = e.message();
+        }
+    };
+    run_coro(ioc, task(), 30s);
+    out.reason = p.finish_reason();
+    out.usage = p.usage();
+    out.attempts = p.attempts();
+    return out;
+}
+
+outcome run_openai(replay_upstream& up, std::vector<replay_response> script, liveai::upstream_settings s)
+{
+    up.script(std::move(script));
+    liveai::openai_provider p(s, "gpt-4o-mini", "Be brief.", liveai::request{"Say hello"});
+    return drain(p);
+}
+
+outcome run_gemini(replay_upstream& up, std::vector<replay_response> script, liveai::upstream_settings s)
+{
+    up.script(std::move(script));
+    liveai::gemini_provider p(s, "gemini-1.5-flash", "Be brief.", liveai::request{"Say hello"});
+    return drain(p);
+}
+
+replay_response fixture(const std::string& name, std::size_t max_piece = 64, std::uint32_t seed = 1,
+                        std::chrono::milliseconds delay = 0ms)
+{
+    return replay_response{read_fixture(name), max_piece, delay, seed};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(openai)
+
+BOOST_AUTO_TEST_CASE(streams_tokens_and_usage_over_tls_and_sends_the_right_request)
+{
+    replay_upstream up(replay_upstream::tls_mode::trusted);
+    const auto out = run_openai(up, {fixture("openai/stream_basic.http")}, settings_for(up));
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.tokens == (std::vector<std::string>{"Hello", " café", " 😀", " 日本語", "!", " ✨"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(out.reason == liveai::finish_reason::stop);
+    BOOST_TEST(out.usage.input_tokens == 19u);
+    BOOST_TEST(out.usage.output_tokens == 6u);
+
+    const auto reqs = up.requests();
+    BOOST_REQUIRE(reqs.size() == 1u);
+    BOOST_TEST(reqs[0].method == "POST");
+    BOOST_TEST(reqs[0].target == "/v1/chat/completions");
+    BOOST_TEST(reqs[0].headers.at("authorization") == std::string("Bearer ") + test_key);
+    BOOST_TEST(reqs[0].headers.at("content-type") == "application/json");
+    const auto body = json::parse(reqs[0].body).as_object();
+    BOOST_TEST(body.at("model").as_string() == "gpt-4o-mini");
+    BOOST_TEST(body.at("stream").as_bool());
+    BOOST_TEST(body.at("stream_options").at("include_usage").as_bool());
+    const auto& messages = body.at("messages").as_array();
+    BOOST_REQUIRE(messages.size() == 2u);
+    BOOST_TEST(messages[0].at("role").as_string() == "system");
+    BOOST_TEST(messages[1].at("content").as_string() == "Say hello");
+}
+
+BOOST_AUTO_TEST_CASE(every_stream_fixture_at_random_splits_and_delays)
+{
+    struct expectation {
+        std::string fixture;
+        std::string text;
+        liveai::finish_reason reason;
+        std::optional<error> failure;
+    };
+    const std::vector<expectation> cases{
+        {"openai/stream_basic.http", "Hello café 😀 日本語! ✨", liveai::finish_reason::stop, {}},
+        {"openai/stream_length.http", "Cut short", liveai::finish_reason::length, {}},
+        {"openai/stream_content_filter.http", "I", liveai::finish_reason::content_filter, {}},
+        {"openai/stream_compatible.http", "Local model says hi", liveai::finish_reason::stop, {}},
+        {"openai/stream_crlf.http", "Line ends", liveai::finish_reason::stop, {}},
+        {"openai/stream_error_inside.http", "Partial", liveai::finish_reason::stop, error::upstream_unavailable},
+        {"openai/stream_truncated.http", "Never finished", liveai::finish_reason::stop, error::upstream_protocol},
+    };
+    replay_upstream up(replay_upstream::tls_mode::none);
+    for (const auto& c : cases) {
+        for (std::uint32_t seed : {1u, 2u, 3u}) {
+            // Pieces of 1..7 bytes split every multi-byte character somewhere.
+            const auto out = run_openai(up, {fixture(c.fixture, seed == 1 ? 1 : 7, seed, seed == 3 ? 2ms : 0ms)}, settings_for(up));
+            BOOST_TEST_CONTEXT(c.fixture << " seed " << seed)
+            {
+                BOOST_TEST(out.text() == c.text);
+                BOOST_TEST((out.failure == c.failure));
+                if (!c.failure) BOOST_TEST(out.reason == c.reason);
+                BOOST_TEST(out.attempts == 1u);  // failures after a token are never retried
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(http_errors_map_to_contract_codes)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up);
+    s.max_retries = 0;
+    struct expectation {
+        std::string fixture;
+        error code;
+        bool retryable;
+    };
+    for (const auto& c : std::vector<expectation>{{"openai/error_401.http", error::upstream_auth, false},
+                                                  {"openai/error_404.http", error::upstream_not_found, false},
+                                                  {"openai/error_429.http", error::upstream_rate_limited, true},
+                                                  {"openai/error_500.http", error::upstream_unavailable, true},
+                                                  {"openai/error_400.http", error::provider_error, false}}) {
+        const auto out = run_openai(up, {fixture(c.fixture)}, s);
+        BOOST_TEST_CONTEXT(c.fixture)
+        {
+            BOOST_TEST((out.failure == c.code));
+            BOOST_TEST(out.retryable == c.retryable);
+            BOOST_TEST(out.tokens.empty());
+            BOOST_TEST(out.message.find(test_key) == std::string::npos);
+        }
+    }
+    const auto out = run_openai(up, {fixture("openai/error_404.http")}, s);
+    BOOST_TEST(out.message.find("The model `gpt-9` does not exist") != std::string::npos, out.message);
+}
+
+BOOST_AUTO_TEST_CASE(retries_before_the_first_token_only)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up);
+    s.max_retries = 2;
+    // 500, 500, then success: three attempts, and the tokens arrive.
+    auto out = run_openai(up, {fixture("openai/error_500.http"), fixture("openai/error_500.http"), fixture("openai/stream_basic.http")}, s);
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.attempts == 3u);
+    BOOST_TEST(out.tokens.size() == 6u);
+    // Always 500: gives up after 1 + max_retries attempts.
+    out = run_openai(up, {fixture("openai/error_500.http")}, s);
+    BOOST_TEST((out.failure == error::upstream_unavailable));
+    BOOST_TEST(out.attempts == 3u);
+    // 429 honours Retry-After (1 s) before the retry.
+    const auto start = std::chrono::steady_clock::now();
+    out = run_openai(up, {fixture("openai/error_429.http"), fixture("openai/stream_basic.http")}, s);
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.attempts == 2u);
+    BOOST_TEST((std::chrono::steady_clock::now() - start >= 1s));
+    // Not retryable: one attempt.
+    out = run_openai(up, {fixture("openai/error_401.http"), fixture("openai/stream_basic.http")}, s);
+    BOOST_TEST((out.failure == error::upstream_auth));
+    BOOST_TEST(out.attempts == 1u);
+    // An error after the first token: no retry, even though it is retryable.
+    out = run_openai(up, {fixture("openai/stream_error_inside.http"), fixture("openai/stream_basic.http")}, s);
+    BOOST_TEST((out.failure == error::upstream_unavailable));
+    BOOST_TEST(out.attempts == 1u);
+    BOOST_TEST(out.text() == "Partial");
+}
+
+BOOST_AUTO_TEST_CASE(keep_alive_connections_are_reused)
+{
+    replay_upstream up(replay_upstream::tls_mode::trusted);
+    up.script({fixture("openai/stream_basic.http", 4096)});
+    asio::io_context ioc;
+    auto s = settings_for(up);
+    for (int i = 0; i < 3; ++i) {
+        liveai::openai_provider p(s, "m", "", liveai::request{"again"});
+        auto task = [&]() -> asio::awaitable<std::size_t> {
+            std::size_t n = 0;
+            while (co_await p.next()) ++n;
+            co_return n;
+        };
+        BOOST_TEST(run_coro(ioc, task()) == 6u);
+    }
+    BOOST_TEST(up.requests().size() == 3u);
+    BOOST_TEST(up.connections() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_mid_stream_closes_the_upstream_connection)
+{
+    replay_upstream up(replay_upstream::tls_mode::trusted);
+    auto raw = read_fixture("openai/stream_basic.http");
+    // Stop right after the event carrying the second token.
+    const auto body_start = raw.find("\n\n") + 2;
+    replay_response hang{raw, 4096, 0ms, 1, false, raw.find("\n\n", raw.find("café")) + 2 - body_start};
+    up.script({hang});
+    liveai::openai_provider p(settings_for(up), "m", "", liveai::request{"x"});
+    asio::io_context ioc;
+    std::vector<std::string> got;
+    auto first_two = [&]() -> asio::awaitable<void> {
+        while (got.size() < 2) got.emplace_back((co_await p.next())->text);
+    };
+    run_coro(ioc, first_two(), 20s);
+    BOOST_REQUIRE(got.size() == 2u);
+    // The third token never comes: cancel the pending next() through its slot.
+    asio::cancellation_signal signal;
+    bool finished = false;
+    std::optional<liveai::token> third;
+    asio::co_spawn(ioc, p.next(), asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, std::optional<liveai::token> t) {
+        BOOST_TEST(!e);
+        third = t;
+        finished = true;
+    }));
+    std::chrono::steady_clock::time_point cancelled_at;
+    asio::steady_timer timer(ioc, 100ms);
+    timer.async_wait([&](auto) {
+        cancelled_at = std::chrono::steady_clock::now();
+        signal.emit(asio::cancellation_type::terminal);
+    });
+    ioc.restart();
+    ioc.run_for(10s);
+    BOOST_TEST(finished);
+    BOOST_TEST(!third.has_value());
+    BOOST_TEST(p.finish_reason() == liveai::finish_reason::cancelled);
+    BOOST_REQUIRE(up.wait_for_client_close(5s));
+    const auto lag = *up.last_client_close() - cancelled_at;
+    const double lag_us = std::chrono::duration<double, std::micro>(lag).count();
+    BOOST_TEST_MESSAGE("cancel -> upstream saw the close: " << lag_us << " us");
+    BOOST_TEST((lag < 2s));
+    BOOST_TEST(lag_us >= 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_before_the_first_byte_closes_the_upstream_connection)
+{
+    replay_upstream up(replay_upstream::tls_mode::trusted);
+    replay_response silent;
+    silent.hang_before_head = true;
+    up.script({silent});
+    liveai::openai_provider p(settings_for(up), "m", "", liveai::request{"x"});
+    asio::io_context ioc;
+    asio::steady_timer timer(ioc, 100ms);
+    timer.async_wait([&](auto) { p.cancel(); });
+    BOOST_TEST(!run_coro(ioc, p.next(), 20s).has_value());
+    BOOST_TEST(p.finish_reason() == liveai::finish_reason::cancelled);
+    BOOST_TEST(up.wait_for_client_close(5s));
+}
+
+BOOST_AUTO_TEST_CASE(tls_refuses_untrusted_certificates_and_wrong_host_names)
+{
+    {
+        replay_upstream up(replay_upstream::tls_mode::untrusted);
+        const auto out = run_openai(up, {fixture("openai/stream_basic.http")}, settings_for(up));
+        BOOST_TEST((out.failure == error::upstream_unavailable));
+        BOOST_TEST(!out.retryable);
+        BOOST_TEST(out.message.find("certificate") != std::string::npos, out.message);
+        BOOST_TEST(up.requests().empty());
+    }
+    {
+        // The certificate names "localhost" only.
+        replay_upstream up(replay_upstream::tls_mode::trusted);
+        const auto out = run_openai(up, {fixture("openai/stream_basic.http")}, settings_for(up, "127.0.0.1"));
+        BOOST_TEST((out.failure == error::upstream_unavailable));
+        BOOST_TEST(!out.retryable);
+        BOOST_TEST(up.requests().empty());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(timeouts_and_missing_key)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    replay_response silent;
+    silent.hang_before_head = true;
+    auto s = settings_for(up);
+    s.first_byte_timeout = 200ms;
+    s.max_retries = 0;
+    auto out = run_openai(up, {silent}, s);
+    BOOST_TEST((out.failure == error::upstream_timeout));
+    BOOST_TEST(out.retryable);
+
+    s.api_key_env = "LIVEAI_TEST_KEY_THAT_IS_NOT_SET";
+    try {
+        liveai::openai_provider p(s, "m", "", liveai::request{"x"});
+        BOOST_FAIL("a missing key was accepted");
+    } catch (const liveai::stream_error& e) {
+        BOOST_TEST(e.code() == make_error_code(error::upstream_auth));
+        BOOST_TEST(e.message().find("LIVEAI_TEST_KEY_THAT_IS_NOT_SET") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(gemini)
+
+BOOST_AUTO_TEST_CASE(streams_parts_keeps_the_last_usage_and_sends_the_right_request)
+{
+    replay_upstream up(replay_upstream::tls_mode::trusted);
+    for (std::uint32_t seed : {1u, 2u}) {
+        const auto out = run_gemini(up, {fixture("gemini/stream_basic.http", seed == 1 ? 1 : 9, seed)}, settings_for(up, "localhost", "/v1beta"));
+        BOOST_TEST(!out.failure.has_value(), out.message);
+        BOOST_TEST(out.tokens == (std::vector<std::string>{"Hello", " from Gem", "ini ☀️"}), boost::test_tools::per_element());
+        BOOST_TEST(out.reason == liveai::finish_reason::stop);
+        BOOST_TEST(out.usage.input_tokens == 8u);
+        BOOST_TEST(out.usage.output_tokens == 5u);
+    }
+    const auto req = up.requests().back();
+    BOOST_TEST(req.target == "/v1beta/models/gemini-1.5-flash:streamGenerateContent?alt=sse");
+    BOOST_TEST(req.headers.at("x-goog-api-key") == test_key);
+    const auto body = json::parse(req.body).as_object();
+    BOOST_TEST(body.at("contents").at(0).at("parts").at(0).at("text").as_string() == "Say hello");
+    BOOST_TEST(body.at("systemInstruction").at("parts").at(0).at("text").as_string() == "Be brief.");
+}
+
+BOOST_AUTO_TEST_CASE(finish_reasons_blocked_prompts_and_errors)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up, "localhost", "/v1beta");
+    s.max_retries = 0;
+    auto out = run_gemini(up, {fixture("gemini/stream_max_tokens.http")}, s);
+    BOOST_TEST(out.reason == liveai::finish_reason::length);
+    BOOST_TEST(out.text() == "Long answer");
+    out = run_gemini(up, {fixture("gemini/stream_safety.http")}, s);
+    BOOST_TEST(out.reason == liveai::finish_reason::content_filter);
+    out = run_gemini(up, {fixture("gemini/stream_other.http")}, s);
+    BOOST_TEST(out.reason == liveai::finish_reason::stop);
+    out = run_gemini(up, {fixture("gemini/stream_blocked_prompt.http")}, s);
+    BOOST_TEST(out.tokens.empty());
+    BOOST_TEST(out.reason == liveai::finish_reason::content_filter);
+    BOOST_TEST(out.usage.input_tokens == 7u);
+    out = run_gemini(up, {fixture("gemini/stream_error_inside.http")}, s);
+    BOOST_TEST((out.failure == error::upstream_unavailable));
+    BOOST_TEST(out.text() == "Start");
+    BOOST_TEST(out.message.find("overloaded") != std::string::npos, out.message);
+    out = run_gemini(up, {fixture("gemini/error_403.http")}, s);
+    BOOST_TEST((out.failure == error::upstream_auth));
+    out = run_gemini(up, {fixture("gemini/error_429.http")}, s);
+    BOOST_TEST((out.failure == error::upstream_rate_limited));
+    BOOST_TEST(out.message.find("Resource has been exhausted") != std::string::npos, out.message);
+    BOOST_TEST(liveai::gemini_finish_reason("RECITATION") == liveai::finish_reason::content_filter);
+    BOOST_TEST(liveai::gemini_finish_reason("PROHIBITED_CONTENT") == liveai::finish_reason::content_filter);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(providers_in_the_server)
+
+BOOST_AUTO_TEST_CASE(an_openai_block_streams_through_sse_and_collect)
+{
+    replay_upstream up(replay_upstream::tls_mode::trusted);
+    up.script({fixture("openai/stream_basic.http", 16)});
+    static key_env env;
+    test_server s("[blocks.gpt]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\nstreaming = true\n"
+                  "[blocks.gpt.openai]\nbase_url = \"" + up.base_url() + "\"\napi_key_env = \"LIVEAI_TEST_KEY\"\n"
+                  "ca_file = \"" + replay_upstream::certs_dir() + "/ca.pem\"\n");
+    auto res = get(s.port(), "/api/stream/ai-block/gpt?prompt=hi");
+    BOOST_TEST(res.result_int() == 200);
+    const auto body = parse_sse(res.body());
+    BOOST_REQUIRE(body.events.size() == 7u);
+    BOOST_TEST(json::parse(body.events[1].data).at("text").as_string() == " café");
+    const auto done = json::parse(body.events.back().data);
+    BOOST_TEST(done.at("usage").at("input_tokens").as_int64() == 19);
+    auto collected = post(s.port(), "/api/ai-block/gpt", R"({"prompt":"hi"})");
+    BOOST_TEST(json::parse(collected.body()).at("text").as_string() == "Hello café 😀 日本語! ✨");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
