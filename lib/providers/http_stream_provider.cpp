@@ -37,6 +37,7 @@ struct http_stream_provider::exchange {
     bool body_done = false;
     unsigned attempts = 0;
     std::optional<std::chrono::seconds> retry_after;
+    std::string key;  // kept only to scrub it from upstream messages
     std::mt19937_64 rng{std::random_device{}()};
 
     explicit exchange(upstream_settings s) : settings(std::move(s)), sse(settings.max_event_bytes) {}
@@ -113,6 +114,7 @@ std::string http_stream_provider::api_key() const
     if (!value || !*value)
         throw stream_error(error::upstream_auth, "the environment variable " + name + " (api_key_env of this " +
                                                      provider_name_ + " block) is not set");
+    x_->key = value;
     return value;
 }
 
@@ -364,7 +366,11 @@ asio::awaitable<std::optional<token>> http_stream_provider::next()
             continue;
         }
         mark_failed(failure->code());
-        throw *failure;
+        // Upstreams may quote the key back (e.g. "Incorrect API key provided: ..."): never pass it on.
+        std::string message = failure->message();
+        for (auto pos = x.key.empty() ? std::string::npos : message.find(x.key); pos != std::string::npos; pos = message.find(x.key))
+            message.replace(pos, x.key.size(), "[redacted]");
+        throw stream_error(static_cast<liveai::error>(failure->code().value()), std::move(message), failure->retryable());
     }
 }
 

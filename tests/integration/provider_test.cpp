@@ -195,6 +195,15 @@ BOOST_AUTO_TEST_CASE(http_errors_map_to_contract_codes)
     }
     const auto out = run_openai(up, {fixture("openai/error_404.http")}, s);
     BOOST_TEST(out.message.find("The model `gpt-9` does not exist") != std::string::npos, out.message);
+
+    // An upstream that quotes the whole key back: it is scrubbed.
+    const std::string quoted = std::string(R"({"error":{"message":"Incorrect API key provided: )") + test_key + R"(","type":"invalid_request_error"}})";
+    replay_response echo{"HTTP/1.1 401 Unauthorized\nContent-Type: application/json\nContent-Length: " +
+                         std::to_string(quoted.size()) + "\n\n" + quoted};
+    const auto scrubbed = run_openai(up, {echo}, s);
+    BOOST_TEST((scrubbed.failure == error::upstream_auth));
+    BOOST_TEST(scrubbed.message.find(test_key) == std::string::npos, scrubbed.message);
+    BOOST_TEST(scrubbed.message.find("[redacted]") != std::string::npos, scrubbed.message);
 }
 
 BOOST_AUTO_TEST_CASE(retries_before_the_first_token_only)

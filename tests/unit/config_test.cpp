@@ -103,6 +103,41 @@ BOOST_AUTO_TEST_CASE(bad_values)
     BOOST_TEST(problem_of("[server]\nlog_level = \"loud\"\n[blocks.a]\nprovider = \"mock\"\n").find("server.log_level: must be one of") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(upstream_providers)
+{
+    const auto c = parse_config(R"(
+[blocks.gpt]
+provider = "openai"
+model = "gpt-4o-mini"
+[blocks.gpt.openai]
+max_retries = 1
+temperature = 0.5
+
+[blocks.gem]
+provider = "gemini"
+model = "gemini-1.5-flash"
+)", "t.toml");
+    BOOST_REQUIRE(c.blocks.size() == 2u);
+    const auto& gem = c.blocks[0].name == "gem" ? c.blocks[0] : c.blocks[1];
+    const auto& gpt = c.blocks[0].name == "gpt" ? c.blocks[0] : c.blocks[1];
+    BOOST_TEST(gpt.upstream.base_url == "https://api.openai.com/v1");
+    BOOST_TEST(gpt.upstream.api_key_env == "OPENAI_API_KEY");
+    BOOST_TEST(gpt.upstream.max_retries == 1u);
+    BOOST_TEST(*gpt.upstream.temperature == 0.5);
+    BOOST_TEST(gem.upstream.base_url == "https://generativelanguage.googleapis.com/v1beta");
+    BOOST_TEST(gem.upstream.api_key_env == "GEMINI_API_KEY");
+
+    BOOST_TEST(problem_of("[blocks.a]\nprovider = \"openai\"\n").find("blocks.a.model: is required") != std::string::npos);
+    BOOST_TEST(problem_of("[blocks.a]\nprovider = \"openai\"\nmodel = \"m\"\n[blocks.a.openai]\nbase_url = \"ftp://x\"\n")
+                   .find("blocks.a.openai.base_url: must start with http:// or https://") != std::string::npos);
+    BOOST_TEST(problem_of("[blocks.a]\nprovider = \"openai\"\nmodel = \"m\"\n[blocks.a.openai]\napi_key_env = \"sk-abc123\"\n")
+                   .find("must be the name of an environment variable") != std::string::npos);
+    BOOST_TEST(problem_of("[blocks.a]\nprovider = \"openai\"\nmodel = \"m\"\n[blocks.a.gemini]\nmax_retries = 1\n")
+                   .find("settings for provider \"gemini\" in a block whose provider is \"openai\"") != std::string::npos);
+    BOOST_TEST(problem_of("[blocks.a]\nprovider = \"gemini\"\nmodel = \"m\"\n[blocks.a.gemini]\ntemperature = 3.5\n")
+                   .find("blocks.a.gemini.temperature: must be from 0 to 2") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(syntax_error_has_a_position)
 {
     BOOST_TEST(problem_of("[blocks.a\nprovider = 1\n").rfind("test.toml:1:", 0) == 0u);
