@@ -7,6 +7,7 @@
 //   loadgen --port 8080 --block bench-paced --connections 1000 --streams 1000 --paced-ms 20 --pid PID
 //   loadgen --port 8080 --block bench-slow --mode cancel --close-after 1 --iterations 200
 //   loadgen ... --ws            (the WebSocket endpoint instead of SSE)
+//   loadgen --mode collect --block bench-burst --connections 64 --duration 5   (POST /api/ai-block)
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,6 +20,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <sys/resource.h>
@@ -59,7 +61,8 @@ struct options {
     int iterations = 200;         // cancel mode
     int pid = 0;                  // server process for CPU / RSS
     bool ws = false;
-    bool json = false;
+    std::string cdf;              // write percentiles to this CSV
+    double timeout = 0;           // give up after this many seconds (0: duration + 30 s, or 600 s with --streams)
 };
 
 // Microsecond histogram: 1 µs buckets to 100 ms, then 1 ms buckets to 100 s.
@@ -326,6 +329,34 @@ asio::awaitable<void> ws_connection(run_state& rs)
     }
 }
 
+asio::awaitable<void> collect_connection(run_state& rs)
+{
+    auto& opt = rs.opt;
+    beast::tcp_stream stream(co_await asio::this_coro::executor);
+    co_await stream.async_connect(tcp::endpoint(asio::ip::make_address(opt.host), opt.port), asio::use_awaitable);
+    stream.socket().set_option(tcp::no_delay(true));
+    beast::http::request<beast::http::string_body> req{beast::http::verb::post, "/api/ai-block/" + opt.block, 11};
+    req.set(beast::http::field::host, "bench");
+    req.set(beast::http::field::content_type, "application/json");
+    req.body() = R"({"prompt":")" + opt.prompt + R"("})";
+    req.prepare_payload();
+    beast::flat_buffer buffer;
+    while (!rs.time_up()) {
+        ++rs.started;
+        const auto sent = clock_type::now();
+        co_await beast::http::async_write(stream, req, asio::use_awaitable);
+        beast::http::response<beast::http::string_body> res;
+        co_await beast::http::async_read(stream, buffer, res, asio::use_awaitable);
+        if (res.result_int() != 200 || res.body().find("\"text\"") == std::string::npos) {
+            rs.st.fail("collect answered " + std::to_string(res.result_int()));
+            co_return;
+        }
+        rs.st.ttfc.add(clock_type::now() - sent);  // whole-request latency
+        ++rs.st.events;
+        ++rs.st.streams_done;
+    }
+}
+
 // Cancellation latency: open a stream, close after k chunks, then poll
 // /metrics until liveai_provider_cancellations_total moves.
 double read_cancellations(tcp::socket& s)
@@ -424,6 +455,8 @@ int main(int argc, char** argv)
         else if (a == "--iterations") opt.iterations = std::stoi(next());
         else if (a == "--pid") opt.pid = std::stoi(next());
         else if (a == "--ws") opt.ws = true;
+        else if (a == "--cdf") opt.cdf = next();
+        else if (a == "--timeout") opt.timeout = std::stod(next());
         else {
             std::cerr << "unknown option " << a << "\n";
             return 2;
@@ -445,7 +478,7 @@ int main(int argc, char** argv)
     int running = opt.connections;
     asio::steady_timer sampler(ioc);
     for (int c = 0; c < opt.connections; ++c) {
-        auto conn = opt.ws ? ws_connection(rs) : sse_connection(rs);
+        auto conn = opt.mode == "collect" ? collect_connection(rs) : opt.ws ? ws_connection(rs) : sse_connection(rs);
         asio::co_spawn(ioc, std::move(conn), [&](std::exception_ptr e) {
             if (--running == 0) {
                 finished = clock_type::now();
@@ -469,7 +502,9 @@ int main(int argc, char** argv)
         });
     };
     if (opt.pid > 0) sample();
-    ioc.run_until(rs.deadline + std::chrono::seconds(opt.streams > 0 ? 600 : 30));
+    const double limit = opt.timeout > 0 ? opt.timeout : opt.streams > 0 ? 600.0 : opt.duration + 30.0;
+    ioc.run_until(start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(limit)));
+    if (running > 0) rs.st.fail(std::to_string(running) + " connections still running at the time limit");
     if (running > 0) finished = clock_type::now();
     const double elapsed = std::chrono::duration<double>(finished - start).count();
     const auto after = sample_process(opt.pid);
@@ -497,5 +532,18 @@ int main(int argc, char** argv)
         std::printf("lateness (gap - %.0f ms):  p50 %.3f p90 %.3f p99 %.3f max %.3f\n", opt.paced_ms,
                     st.gap.pct(50) - opt.paced_ms, st.gap.pct(90) - opt.paced_ms, st.gap.pct(99) - opt.paced_ms,
                     st.gap.max_ms() - opt.paced_ms);
+    // One machine-readable line for benchmarks/run.sh.
+    std::printf("RESULT {\"streams_done\":%ld,\"streams_failed\":%ld,\"events\":%ld,\"elapsed\":%.4f,\"events_per_s\":%.1f,"
+                "\"server_cpu_s\":%.3f,\"rss_before_kib\":%ld,\"rss_peak_kib\":%ld,"
+                "\"ttfc_ms\":[%.3f,%.3f,%.3f,%.3f],\"gap_ms\":[%.3f,%.3f,%.3f,%.3f]}\n",
+                st.streams_done, st.streams_failed, st.events, elapsed, static_cast<double>(st.events) / elapsed, cpu,
+                before.rss_kib, peak_rss, st.ttfc.pct(50), st.ttfc.pct(90), st.ttfc.pct(99), st.ttfc.max_ms(), st.gap.pct(50),
+                st.gap.pct(90), st.gap.pct(99), st.gap.max_ms());
+    if (!opt.cdf.empty()) {
+        std::ofstream out(opt.cdf);
+        out << "percentile,ttfc_ms,gap_ms\n";
+        for (double p = 0.5; p < 100; p += 0.5) out << p << ',' << st.ttfc.pct(p) << ',' << st.gap.pct(p) << '\n';
+        out << 99.9 << ',' << st.ttfc.pct(99.9) << ',' << st.gap.pct(99.9) << '\n';
+    }
     return st.streams_failed == 0 && st.streams_done > 0 ? 0 : 1;
 }
