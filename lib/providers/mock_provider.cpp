@@ -81,6 +81,7 @@ mock_provider::mock_provider(mock_settings settings, request req)
         total_ = settings_.tokens;
     }
     set_usage({prompt_words, 0});
+    timed_ = settings_.delay.count() > 0 || settings_.jitter.count() > 0 || settings_.first_token_delay.count() > 0;
 }
 
 std::uint64_t mock_provider::random() noexcept { return splitmix64(text_rng_); }
@@ -141,11 +142,12 @@ asio::awaitable<std::optional<token>> mock_provider::next()
     try {
         if (!timer_) {
             timer_.emplace(co_await asio::this_coro::executor);
-            start_ = clock::now();
+            start_ = timed_ ? clock::now() : clock::time_point{};
             schedule_next();
         }
         boost::system::error_code ec;
-        if (due_ > clock::now()) {
+        // Without delays every token is due at once: skip the clock read.
+        if (timed_ && due_ > clock::now()) {
             due_in_a_row_ = 0;
             timer_->expires_at(due_);
             co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));

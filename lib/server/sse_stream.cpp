@@ -61,8 +61,8 @@ public:
             "Transfer-Encoding: chunked\r\n";
         if (!keep_alive_) head_ += "Connection: close\r\n";
         head_ += "\r\n";
-        pending_.reserve(1024);
-        writing_.reserve(1024);
+        pending_.reserve(256);
+        writing_.reserve(256);
     }
 
     asio::awaitable<bool> run()

@@ -53,6 +53,7 @@ private:
     clock::time_point start_{};
     clock::time_point due_{};
     std::uint32_t due_in_a_row_ = 0;
+    bool timed_ = false;
     bool cancel_requested_ = false;
 
 public:
