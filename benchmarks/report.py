@@ -122,7 +122,8 @@ for s in present:
 print("\n## S4 cancellation (liveai): client closes, time until the provider is cancelled\n")
 print("Measured by the load generator: close the socket, then poll `/metrics` on a second connection "
       "until `liveai_provider_cancellations_total` moves (so it includes one metrics round trip); "
-      "200 closes per run against `bench-slow` (2 s before each chunk).\n")
+      "200 closes per run: before the first chunk of `bench-slow` (2 s away), and after the first "
+      "chunk of `bench-paced` (while the provider waits 20 ms for the next).\n")
 print("| closes | p50 ms | p90 ms | p99 ms | max ms |")
 print("|---|---|---|---|---|")
 for k, what in [("0", "before the first chunk"), ("1", "after 1 chunk")]:

@@ -84,9 +84,13 @@ for n in $(seq "$RUNS"); do
   # endpoint and no cancellation metric).
   run liveai S1-ws "$n" --ws --block bench-burst --connections 64 --duration "$S1_SECONDS"
   run liveai S2-ws "$n" --ws --block bench-paced --connections 1000 --streams 1000 --paced-ms 20 --timeout 60
+  # k=0: close before the first chunk of bench-slow (2 s away); k=1: close after
+  # the first chunk of bench-paced, while the provider waits for the second.
   for k in 0 1; do
+    block=bench-slow
+    [ "$k" = 1 ] && block=bench-paced
     start_server liveai
-    "$loadgen" --port "$port" --mode cancel --block bench-slow --close-after "$k" --iterations 200 > "$out/S4-k$k-$n.log" 2>&1 || true
+    "$loadgen" --port "$port" --mode cancel --block "$block" --close-after "$k" --iterations 200 > "$out/S4-k$k-$n.log" 2>&1 || true
     stop_server
     p=$(sed -n 's/.*p50 \([0-9.]*\) p90 \([0-9.]*\) p99 \([0-9.]*\) max \([0-9.]*\).*/[\1,\2,\3,\4]/p' "$out/S4-k$k-$n.log")
     echo "{\"server\":\"liveai\",\"scenario\":\"S4-k$k\",\"run\":$n,\"data\":{\"cancel_ms\":${p:-null}}}" >> "$results"
