@@ -58,7 +58,7 @@ private:
 
 public:
     // With zero delay, the mock yields to the executor once per this many tokens.
-    static constexpr std::uint32_t yield_every = 16;
+    static constexpr std::uint32_t yield_every = 64;
 };
 
 }  // namespace liveai
