@@ -219,6 +219,11 @@ private:
     asio::awaitable<bool> handle_collect(request_type& req, std::string_view block);
     asio::awaitable<bool> handle_blocks(bool keep_alive);
 
+    // Reads the prompt, takes one of max_streams and opens the block's stream
+    // (streaming or collect alike); on failure returns null with `refused` set.
+    std::unique_ptr<token_stream> open_stream(const request_type& req, std::string_view query, const block_config& block,
+                                              std::optional<stream_error>& refused);
+
     // The prompt of a stream/collect request: ?prompt= for GET, JSON for POST.
     std::optional<std::string> read_prompt(const request_type& req, std::string_view query, liveai::error& code,
                                            std::string& message) const;
@@ -363,6 +368,34 @@ std::optional<std::string> http_session::read_prompt(const request_type& req, st
     return std::string(prompt->get_string());
 }
 
+std::unique_ptr<token_stream> http_session::open_stream(const request_type& req, std::string_view query,
+                                                       const block_config& block, std::optional<stream_error>& refused)
+{
+    liveai::error code{};
+    std::string message;
+    auto prompt = read_prompt(req, query, code, message);
+    if (!prompt) {
+        refused.emplace(code, message);
+        return nullptr;
+    }
+    if (shutting_down_) {
+        refused.emplace(error::server_shutdown, "the server is shutting down");
+        return nullptr;
+    }
+    if (!stream_accounting::admit(w_)) {
+        refused.emplace(error::overloaded, "the server runs its maximum of " + std::to_string(w_.config.max_streams) + " streams");
+        return nullptr;
+    }
+    try {
+        // The streaming opt-in was checked by the caller; collect works for every block.
+        return w_.engine.open(block, liveai::request{std::move(*prompt)});
+    } catch (const stream_error& e) {
+        w_.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
+        refused.emplace(e);
+        return nullptr;
+    }
+}
+
 asio::awaitable<bool> http_session::handle(request_type req)
 {
     const std::string_view target = req.target();
@@ -452,26 +485,9 @@ asio::awaitable<bool> http_session::handle_stream(request_type& req, std::string
         co_return co_await send_error(error::streaming_disabled,
                                       "block \"" + block.name + "\" has streaming = false; use POST /api/ai-block/" + block.name,
                                       keep_alive);
-    liveai::error code{};
-    std::string message;
-    auto prompt = read_prompt(req, query, code, message);
-    if (!prompt) co_return co_await send_error(code, message, keep_alive);
-    if (shutting_down_) co_return co_await send_error(error::server_shutdown, "the server is shutting down", false);
-    if (!stream_accounting::admit(w_))
-        co_return co_await send_error(error::overloaded,
-                                      "the server runs its maximum of " + std::to_string(w_.config.max_streams) + " streams",
-                                      keep_alive);
-    std::unique_ptr<token_stream> ts;
     std::optional<stream_error> refused;
-    try {
-        ts = w_.engine.stream(block.name, liveai::request{std::move(*prompt)});
-    } catch (const stream_error& e) {
-        refused.emplace(e);
-    }
-    if (refused) {
-        w_.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
-        co_return co_await send_error(*refused, keep_alive);
-    }
+    auto ts = open_stream(req, query, block, refused);
+    if (!ts) co_return co_await send_error(*refused, keep_alive);
     stream_accounting accounting(w_, block.name, "sse", w_.next_stream_id());
     control_.active = ts.get();
     const bool again = co_await serve_sse(w_, stream_, buffer_, *ts, accounting, control_, keep_alive);
@@ -486,26 +502,9 @@ asio::awaitable<bool> http_session::handle_collect(request_type& req, std::strin
         co_return co_await send_error(error::unknown_block,
                                       "no block named \"" + std::string(block_name.substr(0, 64)) + "\" is configured", keep_alive);
     const auto& block = *w_.engine.find(block_name);
-    liveai::error code{};
-    std::string message;
-    auto prompt = read_prompt(req, {}, code, message);
-    if (!prompt) co_return co_await send_error(code, message, keep_alive);
-    if (shutting_down_) co_return co_await send_error(error::server_shutdown, "the server is shutting down", false);
-    if (!stream_accounting::admit(w_))
-        co_return co_await send_error(error::overloaded,
-                                      "the server runs its maximum of " + std::to_string(w_.config.max_streams) + " streams",
-                                      keep_alive);
-    std::unique_ptr<token_stream> ts;
     std::optional<stream_error> refused;
-    try {
-        ts = w_.engine.open(block, liveai::request{std::move(*prompt)});
-    } catch (const stream_error& e) {
-        refused.emplace(e);
-    }
-    if (refused) {
-        w_.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
-        co_return co_await send_error(*refused, keep_alive);
-    }
+    auto ts = open_stream(req, {}, block, refused);
+    if (!ts) co_return co_await send_error(*refused, keep_alive);
     stream_accounting accounting(w_, block.name, "collect", w_.next_stream_id());
     control_.active = ts.get();
 
