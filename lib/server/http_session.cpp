@@ -77,7 +77,17 @@ asio::awaitable<void> watch_for_close(tcp::socket& socket, beast::flat_buffer& b
         boost::system::error_code ec;
         const std::size_t n = co_await socket.async_read_some(buffer.prepare(std::min<std::size_t>(512, limit - buffer.size())),
                                                               asio::redirect_error(use_awaitable, ec));
-        if (ec) co_return;
+        if (ec) {
+            // The client is gone: abort every other operation on the socket
+            // now, so a write blocked on a full socket ends whatever the
+            // awaitable operators' cancellation does (in Boost 1.81 it did not
+            // reach such a write from inside `&&`; see sse_stream.cpp).
+            if (ec != asio::error::operation_aborted) {
+                boost::system::error_code ignored;
+                socket.cancel(ignored);
+            }
+            co_return;
+        }
         buffer.commit(n);
     }
 }

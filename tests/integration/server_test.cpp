@@ -437,6 +437,20 @@ BOOST_AUTO_TEST_CASE(slow_reader_gets_slow_consumer_and_memory_stays_bounded)
     BOOST_TEST(s.metric("liveai_streams_total", "outcome=\"error\"") == 1.0);
 }
 
+BOOST_AUTO_TEST_CASE(a_client_that_leaves_while_the_writer_is_blocked_is_noticed_at_once)
+{
+    // The socket is full (the client never reads), then the client sends FIN:
+    // the stream must end now, not after slow_consumer_timeout.
+    test_server s(config("write_queue_bytes = 4096\nslow_consumer_timeout_ms = 60000"));
+    client_connection c(s.port(), 20'000ms, 4096);
+    c.send("GET /api/stream/ai-block/flood?prompt=x HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(500ms);  // let the server fill the socket and block its writer
+    c.socket().shutdown(tcp::socket::shutdown_send);
+    BOOST_TEST(s.wait_for_metric("liveai_streams_active", [](double v) { return v == 0; }, 10'000ms));
+    BOOST_TEST(s.metric("liveai_slow_consumers_total") == 0.0);
+    BOOST_TEST(s.metric("liveai_provider_cancellations_total") == 1.0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(server_cancellation)
