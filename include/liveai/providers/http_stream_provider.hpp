@@ -67,7 +67,6 @@ protected:
 private:
     struct exchange;
 
-    boost::asio::awaitable<void> open();
     boost::asio::awaitable<void> open_once();
     void end_cancelled() noexcept;
     void close_upstream() noexcept;
