@@ -104,7 +104,6 @@ std::unique_ptr<upstream_connection> connection_pool::take(const std::string& ke
         boost::system::error_code ec;
         const auto available = c->lowest().socket().available(ec);
         if (!ec && available == 0 && c->buffer.size() == 0) {
-            c->reused = true;
             return c;
         }
     }
