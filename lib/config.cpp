@@ -199,6 +199,9 @@ void read_server(table_reader& r, server::server_config& s)
     r.integer("max_body_bytes", s.max_body_bytes, 1, 64 << 20);
     r.integer("max_ws_message_bytes", s.max_ws_message_bytes, 128, 64 << 20);
     r.integer("write_queue_bytes", s.write_queue_bytes, 1024, 64 << 20);
+    r.integer("replay_buffer_bytes", s.replay_buffer_bytes, 1024, 1 << 30);
+    r.millis("replay_retention_ms", s.replay_retention, 0, 86'400'000);
+    r.integer("max_retained_streams", s.max_retained_streams, 0, 10'000'000);
     r.millis("header_timeout_ms", s.header_timeout, 100);
     r.millis("keep_alive_timeout_ms", s.keep_alive_timeout, 100);
     r.millis("heartbeat_interval_ms", s.heartbeat_interval, 100, 3'600'000);
@@ -328,6 +331,13 @@ void read_block(table_reader& r, block_config& b)
     r.millis("first_token_timeout_ms", b.deadlines.first_token, 0);
     r.millis("idle_timeout_ms", b.deadlines.idle, 0);
     r.millis("total_timeout_ms", b.deadlines.total, 0);
+    std::string policy;
+    if (const auto* node = r.string("on_disconnect", policy)) {
+        if (policy == "cancel") b.on_disconnect = disconnect_policy::cancel;
+        else if (policy == "detach") b.on_disconnect = disconnect_policy::detach;
+        else r.problems().add(node->source(), r.key_path("on_disconnect"), "\"" + policy + "\" is not a policy (available: cancel, detach)");
+    }
+    r.millis("resume_grace_ms", b.resume_grace, 0, 3'600'000);
     for (const char* name : {"mock", "openai", "gemini"}) {
         const auto* table = r.table(name);
         if (!table) continue;

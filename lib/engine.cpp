@@ -20,6 +20,11 @@ std::string_view to_string(provider_kind kind) noexcept
     return "mock";
 }
 
+std::string_view to_string(disconnect_policy policy) noexcept
+{
+    return policy == disconnect_policy::detach ? "detach" : "cancel";
+}
+
 engine::engine(std::vector<block_config> blocks) : blocks_(std::move(blocks)) {}
 
 const block_config* engine::find(std::string_view name) const noexcept

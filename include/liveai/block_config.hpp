@@ -19,6 +19,12 @@ struct deadlines {
 
 enum class provider_kind { mock, openai, gemini };
 
+// What a server does with a stream whose client disconnected before its end.
+// cancel: stop the provider at once (no tokens paid for that nobody reads).
+// detach: keep generating into the replay buffer for resume_grace, so a client
+// that reconnects with Last-Event-ID gets the whole answer; cancel after that.
+enum class disconnect_policy { cancel, detach };
+
 struct block_config {
     std::string name;
     provider_kind provider = provider_kind::mock;
@@ -27,10 +33,13 @@ struct block_config {
     bool streaming = false;  // streaming is opt-in; collect always works
     std::size_t max_prompt_bytes = 32 * 1024;
     liveai::deadlines deadlines;
+    disconnect_policy on_disconnect = disconnect_policy::cancel;
+    std::chrono::milliseconds resume_grace{30'000};  // detach: how long to wait for the client
     mock_settings mock;
     upstream_settings upstream;  // openai and gemini
 };
 
 std::string_view to_string(provider_kind kind) noexcept;
+std::string_view to_string(disconnect_policy policy) noexcept;
 
 }  // namespace liveai

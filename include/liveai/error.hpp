@@ -36,6 +36,11 @@ enum class error {
     stream_busy,
     invalid_message,
     unsupported_frame,
+    // Resume (Last-Event-ID) and the clients that use it.
+    unknown_stream,
+    stream_expired,
+    connection_lost,
+    retries_exhausted,
     // Real providers' upstream failures.
     upstream_auth,
     upstream_not_found,

@@ -31,6 +31,11 @@ struct http_server::impl {
     {
         for (unsigned i = 0; i < threads; ++i)
             workers.push_back(std::make_unique<detail::worker>(i, config, *engine, metrics, log));
+        for (auto& w : workers) {
+            for (auto& peer : workers) w->peers.push_back(peer.get());
+            // Rounded up, so a small max_retained_streams still keeps some.
+            w->max_retained = (config.max_retained_streams + threads - 1) / threads;
+        }
     }
 
     server_config config;

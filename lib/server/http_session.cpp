@@ -1,20 +1,27 @@
 #include "sessions.hpp"
+#include "stream_record.hpp"
 
 #include <liveai/detail/utf8.hpp>
 #include <liveai/error.hpp>
 #include <liveai/transport/event_format.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>
+
+#include <unistd.h>
 
 namespace liveai::server::detail {
 
@@ -31,7 +38,9 @@ http::status status_for(liveai::error e) noexcept
     case error::invalid_request:
     case error::invalid_message: return http::status::bad_request;
     case error::unknown_block:
+    case error::unknown_stream:
     case error::not_found: return http::status::not_found;
+    case error::stream_expired: return http::status::gone;
     case error::method_not_allowed: return http::status::method_not_allowed;
     case error::streaming_disabled: return http::status::conflict;
     case error::prompt_too_large:
@@ -92,8 +101,22 @@ asio::awaitable<void> watch_for_close(tcp::socket& socket, beast::flat_buffer& b
     }
 }
 
+std::optional<event_id> parse_event_id(std::string_view text) noexcept
+{
+    const auto dot = text.rfind('.');
+    if (dot == std::string_view::npos || dot == 0 || dot + 1 == text.size() || text.size() - dot - 1 > 19)
+        return std::nullopt;
+    event_id id{text.substr(0, dot), 0};
+    for (const char c : text.substr(dot + 1)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        id.seq = id.seq * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return id;
+}
+
 namespace {
 
+constexpr std::string_view streams_prefix = "/api/streams/";
 constexpr std::string_view stream_prefix = "/api/stream/ai-block/";
 constexpr std::string_view collect_prefix = "/api/ai-block/";
 constexpr std::string_view ws_prefix = "/api/ws/ai-block/";
@@ -185,10 +208,16 @@ bool valid_block_name(std::string_view name) noexcept
     return true;
 }
 
+using request_type = http::request<http::string_body>;
+
 class http_session final : public connection {
 public:
-    http_session(worker& w, tcp::socket socket) : w_(w), stream_(std::move(socket))
+    http_session(worker& w, tcp::socket socket, std::optional<request_type> first, std::string_view leftover)
+        : w_(w), stream_(std::move(socket)), first_(std::move(first))
     {
+        if (!leftover.empty()) {
+            buffer_.commit(asio::buffer_copy(buffer_.prepare(leftover.size()), asio::buffer(leftover)));
+        }
         w_.add(this);
         metrics_shard::add(w_.shard.connections_total);
     }
@@ -213,8 +242,6 @@ public:
     asio::awaitable<void> run();
 
 private:
-    using request_type = http::request<http::string_body>;
-
     // Sends a complete response; false when the connection must close.
     asio::awaitable<bool> send(http::status status, std::string body, std::string_view content_type, bool keep_alive,
                                std::string_view allow = {});
@@ -228,6 +255,10 @@ private:
     asio::awaitable<bool> handle_stream(request_type& req, std::string_view block, std::string_view query);
     asio::awaitable<bool> handle_collect(request_type& req, std::string_view block);
     asio::awaitable<bool> handle_blocks(bool keep_alive);
+    asio::awaitable<bool> handle_resume(request_type& req, std::string_view block, std::string_view last_event_id);
+    asio::awaitable<bool> handle_stop(std::string_view stream_id, bool keep_alive);
+    // Moves this connection, with `req`, to the worker that owns a stream.
+    asio::awaitable<bool> hand_over(worker& owner, request_type req);
 
     // Reads the prompt, takes one of max_streams and opens the block's stream
     // (streaming or collect alike); on failure returns null with `refused` set.
@@ -241,6 +272,7 @@ private:
     worker& w_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
+    std::optional<request_type> first_;
     stream_control control_;
     connection* forward_ = nullptr;
     bool idle_ = true;
@@ -251,7 +283,7 @@ asio::awaitable<bool> http_session::send(http::status status, std::string body, 
                                          bool keep_alive, std::string_view allow)
 {
     http::response<http::string_body> res{status, 11};
-    res.set(http::field::content_type, content_type);
+    if (!content_type.empty()) res.set(http::field::content_type, content_type);
     res.set(http::field::cache_control, "no-store");
     if (status == http::status::service_unavailable || status == http::status::too_many_requests)
         res.set(http::field::retry_after, std::to_string(w_.config.overload_retry_after.count()));
@@ -277,6 +309,18 @@ asio::awaitable<void> http_session::run()
 {
     const auto& cfg = w_.config;
     bool first = true;
+    if (first_) {
+        idle_ = false;
+        auto req = std::move(*first_);
+        first_.reset();
+        first = false;
+        if (!co_await handle(std::move(req))) {
+            boost::system::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            stream_.socket().close(ignored);
+            co_return;
+        }
+    }
     for (;;) {
         idle_ = true;
         if (shutting_down_) break;
@@ -438,6 +482,13 @@ asio::awaitable<bool> http_session::handle(request_type req)
         if (!get) co_return co_await only_get();
         co_return co_await send(http::status::ok, std::string(demo_page), "text/html; charset=utf-8", keep_alive);
     }
+    if (path.starts_with(streams_prefix)) {
+        if (method != http::verb::delete_)
+            co_return co_await send(http::status::method_not_allowed,
+                                    error_body("method_not_allowed", "this endpoint answers DELETE only"),
+                                    "application/json", keep_alive, "DELETE");
+        co_return co_await handle_stop(path.substr(streams_prefix.size()), keep_alive);
+    }
     if (path.starts_with(stream_prefix)) {
         const auto block = path.substr(stream_prefix.size());
         if (!get && method != http::verb::post)
@@ -495,14 +546,116 @@ asio::awaitable<bool> http_session::handle_stream(request_type& req, std::string
         co_return co_await send_error(error::streaming_disabled,
                                       "block \"" + block.name + "\" has streaming = false; use POST /api/ai-block/" + block.name,
                                       keep_alive);
+    if (const auto last_event_id = req["Last-Event-ID"]; !last_event_id.empty())
+        co_return co_await handle_resume(req, block_name, last_event_id);
     std::optional<stream_error> refused;
     auto ts = open_stream(req, query, block, refused);
     if (!ts) co_return co_await send_error(*refused, keep_alive);
-    stream_accounting accounting(w_, block.name, "sse", w_.next_stream_id());
-    control_.active = ts.get();
-    const bool again = co_await serve_sse(w_, stream_, buffer_, *ts, accounting, control_, keep_alive);
-    control_.active = nullptr;
+    auto record = start_stream(w_, block, std::move(ts), "sse");
+    const bool again = co_await serve_sse(w_, stream_, buffer_, std::move(record), 1, keep_alive);
     co_return again && !shutting_down_;
+}
+
+asio::awaitable<bool> http_session::handle_resume(request_type& req, std::string_view block_name,
+                                                  std::string_view last_event_id)
+{
+    const bool keep_alive = req.keep_alive();
+    const auto id = parse_event_id(last_event_id);
+    if (!id)
+        co_return co_await send_error(error::invalid_request,
+                                      "Last-Event-ID must be <stream_id>.<seq> as sent in the stream's id: fields", keep_alive);
+    const std::string stream_id(id->stream_id.substr(0, 64));
+    const auto owner = w_.owner_of(stream_id);
+    if (owner && *owner != w_.index) co_return co_await hand_over(*w_.peers[*owner], std::move(req));
+    const auto record = owner ? w_.find_stream(stream_id) : nullptr;
+    if (!record)
+        co_return co_await send_error(error::unknown_stream,
+                                      "stream " + stream_id + " is unknown: it never existed, or it ended more than " +
+                                          std::to_string(w_.config.replay_retention.count()) + " ms ago",
+                                      keep_alive);
+    if (record->block().name != block_name)
+        co_return co_await send_error(error::invalid_request,
+                                      "stream " + stream_id + " belongs to block \"" + record->block().name + "\"", keep_alive);
+    if (id->seq > record->last_seq())
+        co_return co_await send_error(error::invalid_request,
+                                      "stream " + stream_id + " has sent no event " + std::to_string(id->seq) +
+                                          " (its last is " + std::to_string(record->last_seq()) + ")",
+                                      keep_alive);
+    if (record->ended() && id->seq == record->last_seq()) {
+        // Everything was delivered: 204 tells an EventSource to stop
+        // reconnecting instead of starting a new generation.
+        co_return co_await send(http::status::no_content, {}, {}, keep_alive);
+    }
+    if (id->seq + 1 < record->first_seq())
+        co_return co_await send_error(error::stream_expired,
+                                      "the events of stream " + stream_id + " after " + std::to_string(id->seq) +
+                                          " are no longer kept (replay_buffer_bytes = " +
+                                          std::to_string(w_.config.replay_buffer_bytes) + ")",
+                                      keep_alive);
+    metrics_shard::add(w_.shard.resumes_total);
+    const bool again = co_await serve_sse(w_, stream_, buffer_, record, id->seq + 1, keep_alive);
+    co_return again && !shutting_down_;
+}
+
+asio::awaitable<bool> http_session::hand_over(worker& owner, request_type req)
+{
+    boost::system::error_code ec;
+    auto& socket = stream_.socket();
+    const auto protocol = socket.local_endpoint(ec).protocol();
+    if (ec) co_return false;
+    std::string leftover = beast::buffers_to_string(buffer_.data());
+    const auto fd = socket.release(ec);
+    if (ec) co_return false;
+    // The new session's destructor counts this connection out again.
+    w_.metrics.connections_active.fetch_add(1, std::memory_order_relaxed);
+    auto adopt = [&owner, protocol, fd, req = std::move(req), leftover = std::move(leftover)]() mutable {
+        boost::system::error_code ec;
+        tcp::socket socket(owner.ioc);
+        socket.assign(protocol, fd, ec);
+        if (ec) {
+            ::close(fd);
+            owner.metrics.connections_active.fetch_sub(1, std::memory_order_relaxed);
+            return;
+        }
+        asio::co_spawn(owner.ioc, run_http_session(owner, std::move(socket), std::move(req), std::move(leftover)),
+                       asio::detached);
+    };
+    asio::post(owner.ioc, std::move(adopt));
+    co_return false;
+}
+
+namespace {
+
+enum class stop_result { unknown, stopped, already_ended };
+
+// Runs on the worker that owns the stream.
+asio::awaitable<stop_result> stop_on_owner(worker& owner, std::string stream_id)
+{
+    const auto record = owner.find_stream(stream_id);
+    if (!record) co_return stop_result::unknown;
+    if (record->ended()) co_return stop_result::already_ended;
+    record->stop(stop_reason::cancel_request);
+    co_return stop_result::stopped;
+}
+
+}  // namespace
+
+asio::awaitable<bool> http_session::handle_stop(std::string_view stream_id, bool keep_alive)
+{
+    const std::string id(stream_id.substr(0, 64));
+    const auto owner = w_.owner_of(id);
+    stop_result result = stop_result::unknown;
+    if (owner) {
+        auto& owner_worker = *w_.peers[*owner];
+        auto stopping = stop_on_owner(owner_worker, id);
+        result = co_await asio::co_spawn(owner_worker.ioc, std::move(stopping), use_awaitable);
+    }
+    if (result == stop_result::unknown)
+        co_return co_await send_error(error::unknown_stream, "stream " + id + " is unknown, or ended and expired", keep_alive);
+    std::string body = R"({"stream_id":)";
+    transport::append_json_string(body, id);
+    body += result == stop_result::stopped ? R"(,"status":"cancelled"})" : R"(,"status":"ended"})";
+    co_return co_await send(http::status::ok, std::move(body), "application/json", keep_alive);
 }
 
 asio::awaitable<bool> http_session::handle_collect(request_type& req, std::string_view block_name)
@@ -571,9 +724,10 @@ asio::awaitable<bool> http_session::handle_collect(request_type& req, std::strin
 
 }  // namespace
 
-asio::awaitable<void> run_http_session(worker& w, tcp::socket socket)
+asio::awaitable<void> run_http_session(worker& w, tcp::socket socket, std::optional<request_type> first,
+                                       std::string leftover)
 {
-    http_session session(w, std::move(socket));
+    http_session session(w, std::move(socket), std::move(first), leftover);
     co_await session.run();
 }
 

@@ -87,6 +87,10 @@ std::string metrics::render() const
     counter(out, "liveai_overloaded_total", "Requests refused with 503 overloaded.", sum_of(&metrics_shard::overloaded_total));
     counter(out, "liveai_slow_consumers_total", "Streams ended because the client read too slowly.",
             sum_of(&metrics_shard::slow_consumers_total));
+    counter(out, "liveai_stream_resumes_total", "Reconnects (Last-Event-ID or WebSocket resume) served from a replay buffer.",
+            sum_of(&metrics_shard::resumes_total));
+    counter(out, "liveai_detached_streams_total", "Streams that kept generating after their client left (on_disconnect = detach).",
+            sum_of(&metrics_shard::detached_streams_total));
 
     auto histogram = [&](const char* name, const char* help, latency_histogram metrics_shard::*member) {
         std::array<std::uint64_t, latency_buckets.size() + 1> buckets{};

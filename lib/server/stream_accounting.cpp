@@ -21,7 +21,6 @@ stream_accounting::stream_accounting(worker& w, std::string_view block, std::str
 stream_accounting::~stream_accounting()
 {
     if (!finished_) finish(stream_outcome::cancelled, "cancelled", false);
-    w_.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void stream_accounting::on_chunk() noexcept
@@ -41,6 +40,8 @@ void stream_accounting::finish(stream_outcome outcome, std::string_view code, bo
 {
     if (finished_) return;
     finished_ = true;
+    // The stream may stay in a replay buffer; it no longer counts as active.
+    w_.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
     metrics_shard::add(w_.shard.streams_total[static_cast<std::size_t>(outcome)]);
     metrics_shard::add(w_.shard.chunks_total, chunks_);
     if (provider_cancelled) metrics_shard::add(w_.shard.provider_cancellations_total);

@@ -1,5 +1,7 @@
 #include "worker.hpp"
 
+#include "stream_record.hpp"
+
 #include <random>
 
 namespace liveai::server::detail {
@@ -19,10 +21,40 @@ std::string worker::next_stream_id()
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     z ^= z >> 31;
+    z = (z & ~std::uint64_t{0xFF}) | (index & 0xFF);
     static constexpr char hex[] = "0123456789abcdef";
     std::string id(16, '0');
     for (int i = 15; i >= 0; --i, z >>= 4) id[static_cast<std::size_t>(i)] = hex[z & 0xF];
     return id;
+}
+
+std::optional<unsigned> worker::owner_of(std::string_view stream_id) const noexcept
+{
+    if (stream_id.size() != 16) return std::nullopt;
+    unsigned value = 0;
+    for (std::size_t i = 0; i < 16; ++i) {
+        const char c = stream_id[i];
+        const bool digit = c >= '0' && c <= '9', lower = c >= 'a' && c <= 'f';
+        if (!digit && !lower) return std::nullopt;
+        if (i >= 14) value = value * 16 + static_cast<unsigned>(digit ? c - '0' : c - 'a' + 10);
+    }
+    if (value >= peers.size()) return std::nullopt;
+    return value;
+}
+
+std::shared_ptr<stream_record> worker::find_stream(std::string_view stream_id) const
+{
+    const auto it = streams.find(std::string(stream_id));
+    return it == streams.end() ? nullptr : it->second;
+}
+
+void worker::retain(std::shared_ptr<stream_record> ended)
+{
+    retained.push_back(ended);
+    while (retained.size() > max_retained) {
+        if (auto oldest = retained.front().lock()) oldest->expire();
+        retained.pop_front();
+    }
 }
 
 void worker::remove(connection* c)
@@ -38,6 +70,13 @@ void worker::begin_shutdown()
     if (acceptor) {
         boost::system::error_code ignored;
         acceptor->close(ignored);
+    }
+    // Streams end with a retryable server_shutdown error; none is kept.
+    std::vector<std::shared_ptr<stream_record>> records;
+    for (auto& [id, record] : streams) records.push_back(record);
+    for (auto& record : records) {
+        record->stop(stop_reason::shutdown);
+        record->expire();
     }
     if (connections.empty()) return;
     // A hard stop for connections that do not finish in time.

@@ -11,11 +11,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace liveai::server::detail {
+
+class stream_record;
 
 // A live connection, as shutdown sees it.
 class connection {
@@ -41,9 +47,22 @@ struct worker {
     bool shutting_down = false;
     std::unordered_set<connection*> connections;
     std::optional<boost::asio::steady_timer> shutdown_deadline;
+    // Every worker of the server, this one included (resume hands a request
+    // to the worker that owns the stream).
+    std::vector<worker*> peers;
+    // The streams this worker runs or retains for resume, by id.
+    std::unordered_map<std::string, std::shared_ptr<stream_record>> streams;
+    // Ended streams in the order they ended, for max_retained_streams.
+    std::deque<std::weak_ptr<stream_record>> retained;
+    std::size_t max_retained = 0;  // this worker's share of max_retained_streams
 
-    // A process-unique stream id: 16 hex digits.
+    // A process-unique stream id: 16 hex digits, the last two the worker's index.
     std::string next_stream_id();
+    // The index of the worker that made `stream_id`; nullopt if it is not one of ours.
+    std::optional<unsigned> owner_of(std::string_view stream_id) const noexcept;
+    std::shared_ptr<stream_record> find_stream(std::string_view stream_id) const;
+    // Keeps an ended stream for resume, expiring the oldest beyond max_retained.
+    void retain(std::shared_ptr<stream_record> ended);
 
     void add(connection* c) { connections.insert(c); }
     void remove(connection* c);

@@ -177,10 +177,11 @@ sse_body parse_sse(std::string_view body)
             auto value = colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
             if (value.starts_with(" ")) value.remove_prefix(1);
             if (field == "retry") out.retry = value;
-            else if (field == "id") ev.id = value, has_field = true;
-            else if (field == "event") ev.event = value, has_field = true;
+            else if (field == "id") ev.id = value, out.last_event_id = value;
+            else if (field == "event") ev.event = value;
             else if (field == "data") ev.data += std::string(value), has_field = true;
         }
+        // As WHATWG: a block without data dispatches nothing (but its id counts).
         if (has_field) out.events.push_back(std::move(ev));
     }
     return out;

@@ -83,6 +83,7 @@ struct sse_body {
     std::vector<sse_event> events;
     std::vector<std::string> comments;
     std::string retry;
+    std::string last_event_id;  // as an EventSource would remember it
 };
 sse_body parse_sse(std::string_view body);
 

@@ -40,6 +40,8 @@ struct alignas(64) metrics_shard {
     std::atomic<std::uint64_t> requests_total{0};
     std::atomic<std::uint64_t> overloaded_total{0};
     std::atomic<std::uint64_t> slow_consumers_total{0};
+    std::atomic<std::uint64_t> resumes_total{0};           // reconnects served from a replay buffer
+    std::atomic<std::uint64_t> detached_streams_total{0};  // client left, stream kept for resume_grace
     latency_histogram time_to_first_chunk;
     latency_histogram inter_chunk_gap;
 

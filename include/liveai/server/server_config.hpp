@@ -22,6 +22,13 @@ struct server_config {
     std::size_t max_body_bytes = 256 * 1024;
     std::size_t max_ws_message_bytes = 256 * 1024;
     std::size_t write_queue_bytes = 64 * 1024;  // per connection, pending event bytes
+    // Resume: every stream keeps its events for clients that reconnect with
+    // Last-Event-ID. Per stream at most replay_buffer_bytes (older events that
+    // were already written are dropped first); an ended stream is kept for
+    // replay_retention, and at most max_retained_streams ended streams are kept.
+    std::size_t replay_buffer_bytes = 256 * 1024;
+    std::chrono::milliseconds replay_retention{30'000};
+    std::size_t max_retained_streams = 4096;
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds keep_alive_timeout{60'000};
     std::chrono::milliseconds heartbeat_interval{15'000};
