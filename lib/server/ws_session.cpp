@@ -367,8 +367,7 @@ private:
                 r.code = "invalid_message";
                 r.message = "stream " + sid + " has sent no event " + std::to_string(seq);
             } else if (record->ended() && seq == record->last_seq()) {
-                r.code = "";  // nothing left to send
-                r.delivered = true;
+                r.delivered = true;  // nothing left to send
             } else if (seq + 1 < record->first_seq()) {
                 r.code = "stream_expired";
                 r.message = "the events of stream " + sid + " after " + std::to_string(seq) + " are no longer kept";
@@ -387,8 +386,10 @@ private:
         auto checking = check(owner_worker, stream_id, id->seq, block_, ws_.get_executor(), inbox, local);
         // The feed may post its first batch before this answer arrives.
         awaiting_feed_ = !local;
-        auto result = local ? co_await std::move(checking)
-                            : co_await asio::co_spawn(owner_worker.ioc, std::move(checking), use_awaitable);
+        // Not a conditional expression: g++ 12 miscompiles co_await in `?:`.
+        resume_check result;
+        if (local) result = co_await std::move(checking);
+        else result = co_await asio::co_spawn(owner_worker.ioc, std::move(checking), use_awaitable);
         awaiting_feed_ = false;
         if (result.delivered) {
             // The WebSocket form of 204: the stream ended and this client has it all.
@@ -415,7 +416,7 @@ private:
     }
 
     struct resume_check {
-        std::string code = "pending";
+        std::string code;  // empty: resumed (or delivered)
         std::string message;
         bool delivered = false;
         std::shared_ptr<stream_record> record;

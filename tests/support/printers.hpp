@@ -1,6 +1,7 @@
 // Test support: let Boost.Test print liveai values in failure messages.
 #pragma once
 
+#include <liveai/client/stream_event.hpp>
 #include <liveai/error.hpp>
 #include <liveai/token.hpp>
 #include <liveai/token_stream.hpp>
@@ -17,3 +18,12 @@ inline std::ostream& operator<<(std::ostream& out, token_stream::state s)
 }
 
 }  // namespace liveai
+
+namespace liveai::client {
+
+inline std::ostream& operator<<(std::ostream& out, event_type t)
+{
+    return out << (t == event_type::chunk ? "chunk" : t == event_type::complete ? "complete" : "error");
+}
+
+}  // namespace liveai::client

@@ -41,6 +41,9 @@ public:
     // The reconnection time from the last valid `retry` field, if any.
     std::optional<std::uint64_t> retry() const noexcept { return retry_; }
     bool failed() const noexcept { return failed_; }
+    // The last event ID buffer: set by every `id` field, also one in a block
+    // without data (which dispatches no event), as an EventSource keeps it.
+    std::string_view last_event_id() const noexcept { return last_id_; }
 
 private:
     // Handles one complete line; returns true when it dispatched an event.

@@ -1,0 +1,47 @@
+// An event of the wire contract as a client receives it (SSE or WebSocket).
+#pragma once
+
+#include <liveai/token.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace liveai::client {
+
+enum class event_type { chunk, complete, error };
+
+struct stream_event {
+    event_type type = event_type::chunk;
+    std::string id;  // "<stream_id>.<seq>"
+    // chunk
+    std::uint64_t index = 0;
+    std::string text;
+    // complete
+    liveai::finish_reason finish = liveai::finish_reason::stop;
+    liveai::usage usage;
+    std::uint64_t chunks = 0;
+    // error
+    std::string code;
+    std::string message;
+    bool retryable = false;
+
+    bool terminal() const noexcept { return type != event_type::chunk; }
+};
+
+// Parses an event's JSON payload (`type` names it: chunk, complete or error).
+// Throws stream_error(invalid_message) when the payload does not follow the contract.
+stream_event parse_stream_event(std::string_view type, std::string_view json, std::string_view id);
+
+// How a client reconnects after a dropped connection: exponential backoff
+// from the server's `retry:` value (or initial_delay), capped at max_delay,
+// with at most max_attempts failed attempts in a row.
+struct reconnect_policy {
+    std::chrono::milliseconds initial_delay{250};
+    std::chrono::milliseconds max_delay{5'000};
+    unsigned max_attempts = 10;
+    std::chrono::milliseconds connect_timeout{5'000};
+};
+
+}  // namespace liveai::client
