@@ -1,5 +1,6 @@
 #include "sessions.hpp"
 #include "stream_record.hpp"
+#include "web_assets.hpp"
 
 #include <liveai/detail/utf8.hpp>
 #include <liveai/error.hpp>
@@ -121,33 +122,6 @@ constexpr std::string_view stream_prefix = "/api/stream/ai-block/";
 constexpr std::string_view collect_prefix = "/api/ai-block/";
 constexpr std::string_view ws_prefix = "/api/ws/ai-block/";
 
-const std::string_view demo_page = R"html(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>liveai</title>
-<style>body{font:16px system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}
-#out{white-space:pre-wrap;border:1px solid #ccc;border-radius:6px;padding:1rem;min-height:6rem}
-#status{color:#555;margin:.5rem 0}</style></head>
-<body><h1>liveai</h1>
-<p><select id="block"></select> <input id="prompt" size="40" value="Hello, liveai"> <button id="go">Stream</button> <button id="stop" disabled>Stop</button></p>
-<div id="status">idle</div><div id="out"></div>
-<script>
-const $ = id => document.getElementById(id);
-let source = null;
-fetch('/api/blocks').then(r => r.json()).then(list => {
-  for (const b of list.blocks) if (b.streaming) $('block').add(new Option(b.name, b.name));
-});
-function stop(status) { if (source) source.close(); source = null; $('stop').disabled = true; $('status').textContent = status; }
-$('go').onclick = () => {
-  stop('connecting');
-  $('out').textContent = '';
-  source = new EventSource('/api/stream/ai-block/' + encodeURIComponent($('block').value) + '?prompt=' + encodeURIComponent($('prompt').value));
-  $('stop').disabled = false;
-  source.addEventListener('chunk', e => { $('status').textContent = 'streaming'; $('out').textContent += JSON.parse(e.data).text; });
-  source.addEventListener('complete', e => stop('done: ' + JSON.parse(e.data).finish_reason));
-  source.addEventListener('error', e => stop(e.data ? 'error: ' + JSON.parse(e.data).code : 'error: connection lost'));
-};
-$('stop').onclick = () => stop('stopped');
-</script></body></html>
-)html";
 
 enum class query_lookup { found, missing, malformed };
 
@@ -478,9 +452,10 @@ asio::awaitable<bool> http_session::handle(request_type req)
         if (!get) co_return co_await only_get();
         co_return co_await handle_blocks(keep_alive);
     }
-    if (path == "/") {
+    for (const auto& asset : web_assets()) {
+        if (path != asset.path) continue;
         if (!get) co_return co_await only_get();
-        co_return co_await send(http::status::ok, std::string(demo_page), "text/html; charset=utf-8", keep_alive);
+        co_return co_await send(http::status::ok, std::string(asset.body), asset.content_type, keep_alive);
     }
     if (path.starts_with(streams_prefix)) {
         if (method != http::verb::delete_)

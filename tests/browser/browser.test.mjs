@@ -1,0 +1,188 @@
+// The browser client in headless Chromium (Debian's), driven by playwright-core,
+// against a real liveai-server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import * as esbuild from 'esbuild';
+import { startServer, startProxy, metric, waitFor, collect, here, root } from './harness.mjs';
+
+const artifacts = process.env.LIVEAI_ARTIFACTS || path.join(here, 'artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+
+let server, browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+// Runs the demo page until the status is final; returns the text states seen.
+async function runDemo(page, { block, transport, prompt, during }) {
+  await page.selectOption('#block', block);
+  await page.selectOption('#transport', transport);
+  await page.fill('#prompt', prompt);
+  await page.click('#go');
+  const states = [];
+  let hook = during;
+  for (const end = Date.now() + 30000; Date.now() < end;) {
+    const [text, status] = await page.evaluate(() => [document.getElementById('out').textContent,
+      document.getElementById('status').dataset.status]);
+    if (states.at(-1) !== text) states.push(text);
+    if (hook && (await hook(text, status))) hook = null;
+    if (['done', 'error', 'stopped'].includes(status)) return { states, status, text };
+    await page.waitForTimeout(10);
+  }
+  throw new Error('the demo page did not finish');
+}
+
+test('demo page: text grows token by token over SSE, with a screenshot mid-stream', async () => {
+  const page = await browser.newPage({ viewport: { width: 900, height: 560 } });
+  await page.goto(server.url + '/');
+  const prompt = 'Show me streaming in a browser';
+  let shot = false;
+  const { states, status, text } = await runDemo(page, {
+    block: 'chat', transport: 'sse', prompt,
+    during: async (t) => {
+      if (!shot && t.length > 80) {
+        shot = true;
+        await page.screenshot({ path: path.join(artifacts, 'demo-mid-stream.png') });
+        return true;
+      }
+      return false;
+    },
+  });
+  assert.equal(status, 'done');
+  assert.equal(text, await collect(server.port, 'chat', prompt));
+  assert.ok(states.length >= 10, `only ${states.length} distinct DOM states`);
+  assert.ok(shot);
+  console.log(`# sse: ${states.length} distinct DOM states before done; final text ${text.length} chars`);
+  await page.close();
+});
+
+test('Stop cancels the provider on the server', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url + '/');
+  const before = await metric(server.port, 'liveai_provider_cancellations_total');
+  const { status } = await runDemo(page, {
+    block: 'slow', transport: 'sse', prompt: 'stop me',
+    during: async (t, s) => {
+      if (s === 'streaming' && t.length > 10) { await page.click('#stop'); return true; }
+      return false;
+    },
+  });
+  assert.equal(status, 'stopped');
+  const t0 = Date.now();
+  await waitFor(async () => (await metric(server.port, 'liveai_provider_cancellations_total')) === before + 1, 2000);
+  console.log(`# stop: provider cancelled ${Date.now() - t0} ms after the page showed "stopped"`);
+  assert.equal(await metric(server.port, 'liveai_streams_active'), 0);
+  await page.close();
+});
+
+for (const transport of ['sse', 'fetch', 'ws']) {
+  test(`a connection dropped mid-stream resumes with the full text exactly once (${transport})`, async () => {
+    const proxy = await startProxy(server.port);
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${proxy.port}/`);
+    const resumesBefore = await metric(server.port, 'liveai_stream_resumes_total');
+    const prompt = `resume over ${transport}`;
+    let dropped = false;
+    const { status, text, states } = await runDemo(page, {
+      block: 'story', transport, prompt,
+      during: async (t) => {
+        if (!dropped && t.length > 60) { dropped = true; await proxy.restart(400); return true; }
+        return false;
+      },
+    });
+    assert.ok(dropped);
+    assert.equal(status, 'done');
+    const expected = await collect(server.port, 'story', prompt);
+    assert.equal(text, expected);
+    const chunks = await page.evaluate(() => window.liveaiClient.chunks.length);
+    const reconnects = await page.evaluate(() => window.liveaiClient.reconnects);
+    assert.equal(chunks, 80);
+    const resumes = (await metric(server.port, 'liveai_stream_resumes_total')) - resumesBefore;
+    assert.ok(resumes >= 1, 'the server served no resume');
+    console.log(`# ${transport}: dropped after ${states.find((s) => s.length > 60).length} chars; ` +
+      `${chunks} chunks once each, text identical to collect; client reconnects ${reconnects}, server resumes ${resumes}`);
+    await page.close();
+    await proxy.close();
+  });
+}
+
+test('WebSocket path streams and Stop sends cancel', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url + '/');
+  const prompt = 'over a websocket';
+  const { status, text, states } = await runDemo(page, { block: 'chat', transport: 'ws', prompt });
+  assert.equal(status, 'done');
+  assert.equal(text, await collect(server.port, 'chat', prompt));
+  assert.ok(states.length >= 10);
+  const before = await metric(server.port, 'liveai_provider_cancellations_total');
+  const stopped = await runDemo(page, {
+    block: 'slow', transport: 'ws', prompt: 'stop',
+    during: async (t, s) => { if (s === 'streaming' && t.length > 5) { await page.click('#stop'); return true; } return false; },
+  });
+  assert.equal(stopped.status, 'stopped');
+  await waitFor(async () => (await metric(server.port, 'liveai_provider_cancellations_total')) === before + 1, 2000);
+  await page.close();
+});
+
+test('a block without streaming falls back to the collect endpoint', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url + '/');
+  const { status, text } = await runDemo(page, { block: 'report', transport: 'sse', prompt: 'fallback' });
+  assert.equal(status, 'done');
+  assert.equal(text, await collect(server.port, 'report', 'fallback'));
+  assert.equal(await page.evaluate(() => window.liveaiClient.transportUsed), 'collect');
+  await page.close();
+});
+
+test('React hooks: useAIBlockStreaming renders text as it streams', async () => {
+  const bundle = await esbuild.build({
+    entryPoints: [path.join(here, 'react-app.jsx')], bundle: true, write: false, format: 'esm',
+    nodePaths: [path.join(here, 'node_modules')], jsx: 'automatic', define: { 'process.env.NODE_ENV': '"production"' }, logLevel: 'silent',
+  });
+  const page = await browser.newPage();
+  // Served from the server's origin (no CORS), by the test.
+  await page.route('**/react-test.html*', (route) => route.fulfill({
+    contentType: 'text/html', body: '<!doctype html><div id="root"></div><script type="module" src="/react-test.js"></script>',
+  }));
+  await page.route('**/react-test.js', (route) => route.fulfill({
+    contentType: 'text/javascript', body: bundle.outputFiles[0].text,
+  }));
+  const prompt = 'react hooks';
+  await page.goto(`${server.url}/react-test.html?block=chat&prompt=${encodeURIComponent(prompt)}`);
+  await page.click('#start');
+  const states = new Set();
+  await waitFor(async () => {
+    const [text, status] = await page.evaluate(() => [document.getElementById('text').textContent,
+      document.getElementById('status').textContent]);
+    states.add(text);
+    return status === 'done';
+  }, 20000, 10);
+  const text = await page.textContent('#text');
+  assert.equal(text, await collect(server.port, 'chat', prompt));
+  assert.equal(await page.textContent('#count'), '40');
+  assert.ok(states.size >= 10, `only ${states.size} renders seen`);
+  // Stop from the hook cancels on the server.
+  await page.goto(`${server.url}/react-test.html?block=slow`);
+  const before = await metric(server.port, 'liveai_provider_cancellations_total');
+  await page.click('#start');
+  await waitFor(async () => (await page.textContent('#status')) === 'streaming');
+  await page.click('#stop');
+  await waitFor(async () => (await page.textContent('#status')) === 'stopped');
+  await waitFor(async () => (await metric(server.port, 'liveai_provider_cancellations_total')) === before + 1, 2000);
+  console.log(`# react: ${states.size} distinct renders of the streamed text; Stop cancelled on the server`);
+  await page.close();
+});
