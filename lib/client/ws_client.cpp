@@ -71,8 +71,10 @@ struct ws_client::impl {
         websocket::response_type res;
         auto [herr] = co_await ws->async_handshake(res, host, "/api/ws/ai-block/" + block, asio::as_tuple(use_awaitable));
         if (herr) {
+            // Only a declined upgrade has read a real answer (the response's
+            // status is meaningless after a transport error).
             const unsigned status = res.result_int();
-            if (status != 0 && status != 101 && !detail::retryable_status(status))
+            if (herr == websocket::error::upgrade_declined && !detail::retryable_status(status))
                 throw detail::http_error(status, res.body());
             co_return "handshake: " + herr.message();
         }
