@@ -98,7 +98,7 @@ struct sse_client::impl {
         if (cerr) co_return "connect: " + cerr.message();
         const bool resuming = !last_id.empty();
         http::request<http::string_body> req{http::verb::get,
-                                             "/api/stream/ai-block/" + block + "?prompt=" + percent_encode(prompt), 11};
+                                             "/api/stream/ai-block/" + block + "?resumable=1&prompt=" + percent_encode(prompt), 11};
         req.set(http::field::host, host);
         req.set(http::field::accept, "text/event-stream");
         if (resuming) req.set("Last-Event-ID", last_id);

@@ -123,6 +123,8 @@ constexpr std::string_view collect_prefix = "/api/ai-block/";
 constexpr std::string_view ws_prefix = "/api/ws/ai-block/";
 
 
+using request_type = http::request<http::string_body>;
+
 enum class query_lookup { found, missing, malformed };
 
 // Percent-decodes (with '+' as space, as HTML forms send it) into out.
@@ -171,6 +173,21 @@ query_lookup find_query_parameter(std::string_view query, std::string_view name,
     return query_lookup::missing;
 }
 
+// ?resumable=1 (GET) or "resumable": true (POST): the client wants the
+// stream's id before its first event.
+bool wants_resumable(const request_type& req, std::string_view query)
+{
+    if (req.method() == http::verb::get) {
+        std::string value;
+        return find_query_parameter(query, "resumable", value) == query_lookup::found && (value == "1" || value == "true");
+    }
+    boost::system::error_code ec;
+    const auto json = boost::json::parse(req.body(), ec);
+    const auto* obj = ec ? nullptr : json.if_object();
+    const auto* flag = obj ? obj->if_contains("resumable") : nullptr;
+    return flag && flag->is_bool() && flag->get_bool();
+}
+
 bool valid_block_name(std::string_view name) noexcept
 {
     if (name.empty() || name.size() > 64) return false;
@@ -181,8 +198,6 @@ bool valid_block_name(std::string_view name) noexcept
     }
     return true;
 }
-
-using request_type = http::request<http::string_body>;
 
 class http_session final : public connection {
 public:
@@ -504,7 +519,8 @@ asio::awaitable<bool> http_session::handle_blocks(bool keep_alive)
         list.push_back(boost::json::object{{"name", b.name},
                                            {"provider", to_string(b.provider)},
                                            {"model", b.model},
-                                           {"streaming", b.streaming}});
+                                           {"streaming", b.streaming},
+                                           {"on_disconnect", to_string(b.on_disconnect)}});
     }
     boost::json::object body{{"blocks", std::move(list)}};
     co_return co_await send(http::status::ok, boost::json::serialize(body), "application/json", keep_alive);
@@ -527,7 +543,7 @@ asio::awaitable<bool> http_session::handle_stream(request_type& req, std::string
     auto ts = open_stream(req, query, block, refused);
     if (!ts) co_return co_await send_error(*refused, keep_alive);
     auto record = start_stream(w_, block, std::move(ts), "sse");
-    const bool again = co_await serve_sse(w_, stream_, buffer_, std::move(record), 1, keep_alive);
+    const bool again = co_await serve_sse(w_, stream_, buffer_, std::move(record), 1, keep_alive, wants_resumable(req, query));
     co_return again && !shutting_down_;
 }
 

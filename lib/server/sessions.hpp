@@ -40,10 +40,12 @@ boost::asio::awaitable<void> reject_connection(worker& w, boost::asio::ip::tcp::
 boost::asio::awaitable<void> watch_for_close(boost::asio::ip::tcp::socket& socket, beast::flat_buffer& buffer,
                                              std::size_t limit);
 
-// Streams `record`'s events from `next_seq` on as text/event-stream. Returns
-// whether the connection may serve another request.
+// Streams `record`'s events from `next_seq` on as text/event-stream;
+// `announce_id`: open with "id: <stream_id>.0". Returns whether the
+// connection may serve another request.
 boost::asio::awaitable<bool> serve_sse(worker& w, beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                       std::shared_ptr<stream_record> record, std::uint64_t next_seq, bool keep_alive);
+                                       std::shared_ptr<stream_record> record, std::uint64_t next_seq, bool keep_alive,
+                                       bool announce_id = false);
 
 // A Last-Event-ID value, "<stream_id>.<seq>".
 struct event_id {

@@ -31,7 +31,7 @@ using clock = std::chrono::steady_clock;
 class sse_subscription final : public stream_subscriber {
 public:
     sse_subscription(worker& w, beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                     std::shared_ptr<stream_record> record, std::uint64_t next_seq, bool keep_alive)
+                     std::shared_ptr<stream_record> record, std::uint64_t next_seq, bool keep_alive, bool announce_id)
         : w_(w),
           socket_(stream.socket()),
           buffer_(buffer),
@@ -48,11 +48,12 @@ public:
             "Transfer-Encoding: chunked\r\n";
         if (!keep_alive_) head_ += "Connection: close\r\n";
         head_ += "\r\n";
-        // The preamble: the reconnection delay, and for a new stream its id
-        // (an id with no data dispatches no event, but a browser's EventSource
-        // remembers it, so even a drop before the first event can resume).
+        // The preamble: the reconnection delay and, when the client asked for
+        // it (resumable=1), the stream's id: an id with no data dispatches no
+        // event, but an EventSource remembers it, so even a drop before the
+        // first event resumes. Opt-in, so v1 clients see v1 bytes.
         transport::sse_event_writer::retry(pending_, w_.config.retry);
-        if (next_ == 1) {
+        if (announce_id) {
             pending_.pop_back();
             pending_ += "id: " + record_->id() + ".0\n\n";
         }
@@ -147,9 +148,10 @@ private:
 }  // namespace
 
 asio::awaitable<bool> serve_sse(worker& w, beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                std::shared_ptr<stream_record> record, std::uint64_t next_seq, bool keep_alive)
+                                std::shared_ptr<stream_record> record, std::uint64_t next_seq, bool keep_alive,
+                                bool announce_id)
 {
-    sse_subscription s(w, stream, buffer, std::move(record), next_seq, keep_alive);
+    sse_subscription s(w, stream, buffer, std::move(record), next_seq, keep_alive, announce_id);
     co_return co_await s.run();
 }
 

@@ -86,13 +86,20 @@ private:
     std::size_t bytes_ = 0;
 };
 
-// The WebSocket form of one stream event: {"type":"chunk","id":"<sid>.<seq>",…}.
-void append_ws_message(std::string& out, const stream_record& record, std::uint64_t seq)
+// The WebSocket form of one stream event: {"type":"chunk",…}, with
+// "id":"<sid>.<seq>" when the client asked for a resumable stream (opt-in, so
+// v1 clients see v1 messages).
+void append_ws_message(std::string& out, const stream_record& record, std::uint64_t seq, bool with_id)
 {
     static constexpr std::string_view kinds[] = {"chunk", "complete", "error"};
     const auto e = record.event(seq);
     out.append(R"({"type":")");
     out.append(kinds[static_cast<int>(e.kind)]);
+    if (!with_id) {
+        out.append("\",");
+        out.append(e.data.substr(1));
+        return;
+    }
     out.append(R"(","id":")");
     out.append(record.id());
     out.push_back('.');
@@ -187,7 +194,7 @@ public:
         const auto last = record_->last_seq();
         for (; next_ <= last; ++next_) {
             auto& slot = queue_.push(next_);
-            append_ws_message(slot, *record_, next_);
+            append_ws_message(slot, *record_, next_, with_ids_);
             queue_.pushed(slot);
             if (record_->ended() && next_ == last) stream_ended();
         }
@@ -329,8 +336,9 @@ private:
         record_ = start_stream(w_, *w_.engine.find(block_), std::move(ts), "ws");
         streaming_ = true;
         next_ = 1;
-        if (const auto* resumable = obj->if_contains("resumable"); resumable && resumable->is_bool() && resumable->get_bool())
-            enqueue_started();
+        const auto* resumable = obj->if_contains("resumable");
+        with_ids_ = resumable && resumable->is_bool() && resumable->get_bool();
+        if (with_ids_) enqueue_started();
         record_->attach(*this, next_);
         on_events();  // the producer may already have run (co_spawn dispatches inline)
     }
@@ -384,13 +392,18 @@ private:
         };
         const bool local = &owner_worker == &w_;
         auto checking = check(owner_worker, stream_id, id->seq, block_, ws_.get_executor(), inbox, local);
-        // The feed may post its first batch before this answer arrives.
+        // The feed may post batches (even the terminal one) before this
+        // answer arrives: be streaming already.
         awaiting_feed_ = !local;
+        streaming_ = true;
+        with_ids_ = true;  // a resuming client knows ids
+        next_ = id->seq + 1;
         // Not a conditional expression: g++ 12 miscompiles co_await in `?:`.
         resume_check result;
         if (local) result = co_await std::move(checking);
         else result = co_await asio::co_spawn(owner_worker.ioc, std::move(checking), use_awaitable);
         awaiting_feed_ = false;
+        if (result.delivered || !result.code.empty()) streaming_ = false;
         if (result.delivered) {
             // The WebSocket form of 204: the stream ended and this client has it all.
             auto& slot = queue_.push(0);
@@ -403,8 +416,6 @@ private:
             enqueue_error(result.code, result.message, false);
             co_return;
         }
-        streaming_ = true;
-        next_ = id->seq + 1;
         if (result.record) {
             record_ = std::move(result.record);
             record_->attach(*this, next_);
@@ -463,6 +474,7 @@ private:
     asio::any_io_executor feed_executor_;
     std::uint64_t next_ = 1;
     bool streaming_ = false;
+    bool with_ids_ = false;
     bool awaiting_feed_ = false;
     bool writer_idle_ = false;
     bool close_after_drain_ = false;
@@ -476,7 +488,7 @@ void remote_feed::ship() noexcept
     std::vector<std::string> messages;
     messages.reserve(static_cast<std::size_t>(last - next_ + 1));
     const auto first = next_;
-    for (; next_ <= last; ++next_) append_ws_message(messages.emplace_back(), *record_, next_);
+    for (; next_ <= last; ++next_) append_ws_message(messages.emplace_back(), *record_, next_, true);
     const bool ends = record_->ended();
     asio::post(home_, [inbox = inbox_, messages = std::move(messages), first, ends]() mutable {
         if (auto in = inbox.lock(); in && in->session) in->session->deliver(messages, first, ends);

@@ -76,9 +76,11 @@ class Contract:
             check(what, False, f"{schema_name}: {e.message} in {instance!r}")
 
 
-def http(port, method, target, body=None):
+def http(port, method, target, body=None, headers=None):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     head = f"{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    for name, value in (headers or {}).items():
+        head += f"{name}: {value}\r\n"
     data = b""
     if body is not None:
         data = json.dumps(body).encode()
@@ -109,7 +111,10 @@ def http(port, method, target, body=None):
 
 
 def parse_sse(text):
+    # As WHATWG: a block without data dispatches no event (its id still counts).
     events, comments, retry = [], [], None
+    global last_preamble_id
+    last_preamble_id = None
     for block in text.split("\n\n")[:-1]:
         event = {}
         for line in block.split("\n"):
@@ -122,8 +127,10 @@ def parse_sse(text):
                 retry = value
             else:
                 event[field] = value
-        if event:
+        if "data" in event:
             events.append(event)
+        elif "id" in event:
+            last_preamble_id = event["id"]
     return events, comments, retry
 
 
@@ -250,6 +257,65 @@ def main():
         ws.send({"type": "nonsense"})
         contract.validate("WsError", ws.receive(), "ws error message")
         contract.validate("WsCancel", {"type": "cancel"}, "ws cancel message")
+
+        # Resume (additions): opt-in preamble, Last-Event-ID answers, DELETE.
+        status, _, body = http(port, "GET", "/api/stream/ai-block/fast?prompt=resume&resumable=1")
+        events, _ = check_stream(contract, body, "complete", "sse resumable")
+        stream_id = events[0]["id"].split(".")[0]
+        check("resumable: preamble id", body.startswith("retry: 2000\nid: " + stream_id + ".0\n\n"), body[:60])
+        status, _, body = http(port, "GET", "/api/stream/ai-block/fast?prompt=resume",
+                               headers={"Last-Event-ID": f"{stream_id}.4"})
+        check("resume: 200", status == 200, status)
+        tail, _, _ = parse_sse(body)
+        check("resume: continues after 4", [e["id"] for e in tail] == [f"{stream_id}.{n}" for n in range(5, 10)])
+        for ev in tail:
+            schema = {"chunk": "ChunkEvent", "complete": "CompleteEvent"}[ev["event"]]
+            contract.validate(schema, json.loads(ev["data"]), f"resume: {ev['event']} event")
+        status, _, body = http(port, "GET", "/api/stream/ai-block/fast?prompt=resume",
+                               headers={"Last-Event-ID": f"{stream_id}.9"})
+        check("resume of a delivered stream: 204", status == 204 and body == "", status)
+        for header, expected, code in [("0123456789abcd00.1", 404, "unknown_stream"),
+                                       ("garbage", 400, "invalid_request")]:
+            status, _, body = http(port, "GET", "/api/stream/ai-block/fast?prompt=x", headers={"Last-Event-ID": header})
+            check(f"resume {header}: {expected}", status == expected, status)
+            payload = json.loads(body)
+            contract.validate("ErrorResponse", payload, f"resume {header}: error body")
+            check(f"resume {header}: {code}", payload["error"]["code"] == code)
+        status, _, body = http(port, "DELETE", f"/api/streams/{stream_id}")
+        check("delete ended: 200", status == 200, status)
+        contract.validate("StopResponse", json.loads(body), "delete body")
+        status, _, body = http(port, "DELETE", "/api/streams/0123456789abcd00")
+        check("delete unknown: 404", status == 404, status)
+        contract.validate("ErrorResponse", json.loads(body), "delete unknown body")
+
+        ws = WebSocket(port, "/api/ws/ai-block/fast")
+        start = {"type": "start", "prompt": "resumable socket", "resumable": True}
+        contract.validate("WsStart", start, "ws resumable start")
+        ws.send(start)
+        started = ws.receive()
+        contract.validate("WsStarted", started, "ws started")
+        messages = []
+        while True:
+            msg = ws.receive()
+            schema = {"chunk": "WsChunk", "complete": "WsComplete", "error": "WsError"}[msg["type"]]
+            contract.validate(schema, msg, f"ws resumable {msg['type']}")
+            check("ws resumable: has id", "id" in msg)
+            messages.append(msg)
+            if msg["type"] != "chunk":
+                break
+        ws2 = WebSocket(port, "/api/ws/ai-block/fast")
+        resume = {"type": "resume", "last_event_id": messages[3]["id"]}
+        contract.validate("WsResume", resume, "ws resume message")
+        ws2.send(resume)
+        replayed = []
+        while True:
+            msg = ws2.receive()
+            replayed.append(msg)
+            if msg["type"] != "chunk":
+                break
+        check("ws resume: the rest, once", [m["id"] for m in replayed] == [m["id"] for m in messages[4:]])
+        ws2.send({"type": "resume", "last_event_id": messages[-1]["id"]})
+        contract.validate("WsResumed", ws2.receive(), "ws resumed")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

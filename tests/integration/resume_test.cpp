@@ -244,8 +244,10 @@ BOOST_AUTO_TEST_CASE(delete_stops_a_stream_by_id)
 {
     test_server s(config());
     client_connection c(s.port());
-    c.send("GET /api/stream/ai-block/story?prompt=x HTTP/1.1\r\nHost: x\r\n\r\n");
+    // resumable=1: the stream's id comes first, before any event.
+    c.send("GET /api/stream/ai-block/story?prompt=x&resumable=1 HTTP/1.1\r\nHost: x\r\n\r\n");
     const auto got = c.read_until(".0\n\n");
+    BOOST_TEST(got.find("retry: 2000\nid: ") != std::string::npos);
     const auto stream_id = got.substr(got.find("id: ") + 4, 16);
     client_connection d(s.port());
     const auto stopped = d.request(http::verb::delete_, "/api/streams/" + stream_id);

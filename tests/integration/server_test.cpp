@@ -187,9 +187,7 @@ BOOST_AUTO_TEST_CASE(sse_get_stream_headers_ids_and_order)
     BOOST_TEST(res["X-Accel-Buffering"] == "no");
     BOOST_TEST(res.chunked());
     const auto body = parse_sse(res.body());
-    // The preamble: reconnection delay, and the stream's id (seq 0) so a
-    // drop before the first event can still resume.
-    BOOST_TEST(res.body().rfind("retry: 2000\nid: ", 0) == 0u);
+    BOOST_TEST(res.body().rfind("retry: 2000\n\n", 0) == 0u);
     BOOST_TEST(body.last_event_id.ends_with(".13"));
     const auto texts = check_stream(body, "complete");
     BOOST_TEST(texts.size() == 12u);
@@ -231,7 +229,7 @@ BOOST_AUTO_TEST_CASE(sse_framing_is_byte_exact)
     const std::string body = dechunk(std::string_view(raw).substr(header_end + 4));
     const auto id = body.substr(body.find("id: ") + 4, 16);
     const std::string expected =
-        "retry: 2000\nid: " + id + ".0\n\n"
+        "retry: 2000\n\n"
         "id: " + id + ".1\nevent: chunk\ndata: {\"index\":0,\"text\":\"Hi\"}\n\n"
         "id: " + id + ".2\nevent: chunk\ndata: {\"index\":1,\"text\":\" \\\"there\\\"\"}\n\n"
         "id: " + id + ".3\nevent: chunk\ndata: {\"index\":2,\"text\":\"\\nfriend\"}\n\n"
@@ -463,7 +461,7 @@ BOOST_AUTO_TEST_CASE(client_close_before_first_token_cancels_the_provider)
     test_server s(config());
     client_connection c(s.port());
     c.send("GET /api/stream/ai-block/slow?prompt=x HTTP/1.1\r\nHost: x\r\n\r\n");
-    c.read_until(".0\n\n");
+    c.read_until("retry: 2000\n\n");
     BOOST_TEST(s.metric("liveai_streams_active") == 1.0);
     c.close();
     // The provider waits 60 s for its first token; the server must not.
@@ -502,7 +500,7 @@ BOOST_AUTO_TEST_CASE(graceful_shutdown_ends_streams_with_server_shutdown)
     auto s = std::make_unique<test_server>(config("shutdown_timeout_ms = 5000"));
     client_connection c(s->port());
     c.send("GET /api/stream/ai-block/slow?prompt=x HTTP/1.1\r\nHost: x\r\n\r\n");
-    c.read_until(".0\n\n");
+    c.read_until("retry: 2000\n\n");
     client_connection idle(s->port());
     BOOST_TEST(idle.request(http::verb::get, "/healthz").result_int() == 200);
     const auto start = std::chrono::steady_clock::now();

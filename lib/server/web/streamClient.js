@@ -238,7 +238,7 @@ export class StreamClient {
   // (an HTTP error), the fetch transport takes over to learn why and resume.
   _viaEventSource(signal) {
     return new Promise((resolve) => {
-      const url = `${this._url('/api/stream/ai-block/')}?prompt=${encodeURIComponent(this.options.prompt)}`;
+      const url = `${this._url('/api/stream/ai-block/')}?resumable=1&prompt=${encodeURIComponent(this.options.prompt)}`;
       const es = new EventSource(url);
       const close = () => { es.close(); resolve({ done: true }); };
       this._closeTransport = close;
@@ -277,7 +277,7 @@ export class StreamClient {
     let res;
     try {
       res = await fetch(this._url('/api/stream/ai-block/'), {
-        method: 'POST', headers, body: JSON.stringify({ prompt: this.options.prompt }), signal: ctl.signal,
+        method: 'POST', headers, body: JSON.stringify({ prompt: this.options.prompt, resumable: true }), signal: ctl.signal,
       });
     } catch (e) {
       return { retry: true, why: 'network: ' + e.message };
