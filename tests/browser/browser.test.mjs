@@ -148,6 +148,38 @@ test('a block without streaming falls back to the collect endpoint', async () =>
   await page.close();
 });
 
+test('async iterator, and the collect fallback where the browser has no streaming transport', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url + '/');
+  const prompt = 'iterate';
+  const viaIterator = await page.evaluate(async (p) => {
+    const { StreamClient } = await import('/streamClient.js');
+    const events = [];
+    for await (const ev of new StreamClient({ block: 'chat', prompt: p, transport: 'fetch' }).start()) events.push(ev);
+    return events;
+  }, prompt);
+  assert.equal(viaIterator.length, 41);
+  assert.deepEqual(viaIterator.slice(0, 40).map((e) => e.index), [...Array(40).keys()]);
+  assert.equal(viaIterator.at(-1).type, 'complete');
+  assert.equal(viaIterator.slice(0, 40).map((e) => e.text).join(''), await collect(server.port, 'chat', prompt));
+  // A browser without EventSource, streaming fetch and WebSocket: 'auto' polls the collect endpoint.
+  const bare = await browser.newPage();
+  await bare.addInitScript(() => { delete window.EventSource; delete window.ReadableStream; delete window.WebSocket; });
+  await bare.goto(server.url + '/healthz');
+  const fallback = await bare.evaluate(async (p) => {
+    const { streamAIBlock, StreamClient } = await import('/streamClient.js');
+    const text = await streamAIBlock('chat', p, { transport: 'auto' });
+    const c = new StreamClient({ block: 'chat', prompt: p });
+    for await (const ev of c.start()) { /* drain */ }
+    return { text, transport: c.transportUsed, status: c.status };
+  }, prompt);
+  assert.equal(fallback.text, await collect(server.port, 'chat', prompt));
+  assert.equal(fallback.transport, 'collect');
+  assert.equal(fallback.status, 'done');
+  await page.close();
+  await bare.close();
+});
+
 test('React hooks: useAIBlockStreaming renders text as it streams', async () => {
   const bundle = await esbuild.build({
     entryPoints: [path.join(here, 'react-app.jsx')], bundle: true, write: false, format: 'esm',

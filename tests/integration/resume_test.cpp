@@ -159,6 +159,28 @@ BOOST_AUTO_TEST_CASE(a_cut_before_the_first_event_resumes_the_same_stream)
     BOOST_TEST(s.metric("liveai_streams_total") == 1.0);  // one generation, not two
 }
 
+BOOST_AUTO_TEST_CASE(clients_stop_on_204_for_a_delivered_stream)
+{
+    test_server s(config());
+    boost::asio::io_context ioc;
+    client::sse_client c(ioc.get_executor(), "127.0.0.1", s.port());
+    c.start("quick", "all of it");
+    const auto whole = run_coro(ioc, read_with_cuts(c, nullptr, 0));
+    BOOST_REQUIRE(whole.events.size() == 201u);
+    // Another process resumes from the terminal event's id: 204, nothing to do.
+    client::sse_client later(ioc.get_executor(), "127.0.0.1", s.port());
+    later.resume("quick", whole.events.back().id);
+    const auto rest = run_coro(ioc, read_with_cuts(later, nullptr, 0));
+    BOOST_TEST(rest.events.empty());
+    // From an earlier id: exactly the events after it.
+    client::sse_client tail(ioc.get_executor(), "127.0.0.1", s.port());
+    tail.resume("quick", whole.events[189].id);
+    const auto last = run_coro(ioc, read_with_cuts(tail, nullptr, 0));
+    BOOST_REQUIRE(last.events.size() == 11u);
+    BOOST_TEST(last.events.front().id == whole.events[190].id);
+    BOOST_TEST(last.events.back().type == client::event_type::complete);
+}
+
 BOOST_AUTO_TEST_CASE(last_event_id_answers)
 {
     test_server s(config("replay_buffer_bytes = 1024\n"));

@@ -69,6 +69,25 @@ BOOST_AUTO_TEST_CASE(streaming_defaults_to_off)
     BOOST_TEST(!c.blocks[0].streaming);
 }
 
+BOOST_AUTO_TEST_CASE(resume_settings)
+{
+    const auto c = parse_config(
+        "[server]\nreplay_buffer_bytes = 4096\nreplay_retention_ms = 500\nmax_retained_streams = 7\n"
+        "[blocks.a]\nprovider = \"mock\"\non_disconnect = \"detach\"\nresume_grace_ms = 1500\n"
+        "[blocks.b]\nprovider = \"mock\"\n",
+        "t.toml");
+    BOOST_TEST(c.server.replay_buffer_bytes == 4096u);
+    BOOST_TEST(c.server.replay_retention.count() == 500);
+    BOOST_TEST(c.server.max_retained_streams == 7u);
+    BOOST_TEST((c.blocks[0].on_disconnect == liveai::disconnect_policy::detach));
+    BOOST_TEST(c.blocks[0].resume_grace.count() == 1500);
+    BOOST_TEST((c.blocks[1].on_disconnect == liveai::disconnect_policy::cancel));  // the default
+    BOOST_TEST(problem_of("[blocks.a]\nprovider = \"mock\"\non_disconnect = \"linger\"\n") ==
+               "test.toml:3:17: blocks.a.on_disconnect: \"linger\" is not a policy (available: cancel, detach)");
+    BOOST_TEST(problem_of("[server]\nreplay_buffer_bytes = 10\n[blocks.a]\nprovider = \"mock\"\n") ==
+               "test.toml:2:23: server.replay_buffer_bytes: must be from 1024 to 1073741824, got 10");
+}
+
 BOOST_AUTO_TEST_CASE(unknown_key_names_file_line_column_and_key)
 {
     BOOST_TEST(problem_of("[blocks.a]\nprovider = \"mock\"\nstreeming = true\n") == "test.toml:3:1: blocks.a.streeming: unknown key");
