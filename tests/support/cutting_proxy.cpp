@@ -48,7 +48,9 @@ void reset(tcp::socket& s)
     s.close(ignored);
 }
 
-asio::awaitable<void> accept_loop(std::shared_ptr<cutting_proxy::state> st, std::atomic<unsigned>& count)
+// A raw pointer: a shared_ptr in the frame would keep the io_context that
+// owns the frame alive (a cycle, a leak).
+asio::awaitable<void> accept_loop(cutting_proxy::state* st, std::atomic<unsigned>& count)
 {
     for (;;) {
         auto client = std::make_shared<tcp::socket>(st->ioc);
@@ -80,7 +82,7 @@ cutting_proxy::cutting_proxy(std::uint16_t target_port) : state_(std::make_share
     state_->acceptor.bind(ep);
     state_->acceptor.listen();
     port_ = state_->acceptor.local_endpoint().port();
-    asio::co_spawn(state_->ioc, accept_loop(state_, connections_), asio::detached);
+    asio::co_spawn(state_->ioc, accept_loop(state_.get(), connections_), asio::detached);
     thread_ = std::thread([st = state_] { st->ioc.run(); });
 }
 
