@@ -141,6 +141,16 @@ void stream_record::expire() noexcept
     if (waiting_ && lingering_) wake_.cancel();
 }
 
+void stream_record::forget_events() noexcept
+{
+    if (!ended_ || subscriber_ || written_ <= last_seq()) return;
+    const auto last = last_seq();
+    std::string().swap(log_);
+    std::vector<entry>().swap(index_);
+    head_ = 0;
+    first_seq_ = last + 1;
+}
+
 asio::awaitable<bool> stream_record::wait_for_room()
 {
     while (must_pause() && stop_ == stop_reason::none) {

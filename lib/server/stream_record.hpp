@@ -93,6 +93,10 @@ public:
     boost::asio::awaitable<void> run();
     // Ends the retention now (shutdown, or too many ended streams kept).
     void expire() noexcept;
+    // The client has proved it received the whole stream (it sent another
+    // request on the same connection after the terminal event): keep only
+    // what answers a later resume (204 for the last id, 410 before it).
+    void forget_events() noexcept;
 
 private:
     struct entry {
