@@ -202,6 +202,7 @@ void read_server(table_reader& r, server::server_config& s)
     r.integer("replay_buffer_bytes", s.replay_buffer_bytes, 1024, 1 << 30);
     r.millis("replay_retention_ms", s.replay_retention, 0, 86'400'000);
     r.integer("max_retained_streams", s.max_retained_streams, 0, 10'000'000);
+    r.integer("max_retained_bytes", s.max_retained_bytes, 0, std::int64_t{1} << 40);
     r.millis("header_timeout_ms", s.header_timeout, 100);
     r.millis("keep_alive_timeout_ms", s.keep_alive_timeout, 100);
     r.millis("heartbeat_interval_ms", s.heartbeat_interval, 100, 3'600'000);

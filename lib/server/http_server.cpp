@@ -35,6 +35,7 @@ struct http_server::impl {
             for (auto& peer : workers) w->peers.push_back(peer.get());
             // Rounded up, so a small max_retained_streams still keeps some.
             w->max_retained = (config.max_retained_streams + threads - 1) / threads;
+            w->max_retained_bytes = (config.max_retained_bytes + threads - 1) / threads;
         }
     }
 

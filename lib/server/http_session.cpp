@@ -264,7 +264,6 @@ private:
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     std::optional<request_type> first_;
-    std::shared_ptr<stream_record> delivered_;  // the last stream this connection sent whole
     stream_control control_;
     connection* forward_ = nullptr;
     bool idle_ = true;
@@ -373,8 +372,6 @@ asio::awaitable<void> http_session::run()
         }
         stream_.expires_never();
 
-        // A new request after a whole stream: the client has all of it.
-        if (delivered_) std::exchange(delivered_, nullptr)->forget_events();
         if (!co_await handle(parser.release())) break;
     }
     boost::system::error_code ignored;
@@ -549,7 +546,7 @@ asio::awaitable<bool> http_session::handle_stream(request_type& req, std::string
     if (!ts) co_return co_await send_error(*refused, keep_alive);
     auto record = start_stream(w_, block, std::move(ts), "sse");
     const bool again = co_await serve_sse(w_, stream_, buffer_, record, 1, keep_alive, wants_resumable(req, query));
-    if (again) delivered_ = std::move(record);
+
     co_return again && !shutting_down_;
 }
 
@@ -591,7 +588,7 @@ asio::awaitable<bool> http_session::handle_resume(request_type& req, std::string
                                       keep_alive);
     metrics_shard::add(w_.shard.resumes_total);
     const bool again = co_await serve_sse(w_, stream_, buffer_, record, id->seq + 1, keep_alive);
-    if (again) delivered_ = record;
+
     co_return again && !shutting_down_;
 }
 

@@ -6,6 +6,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <utility>
+
 namespace liveai::server::detail {
 
 namespace asio = boost::asio;
@@ -35,19 +37,20 @@ stream_record::event_view stream_record::event(std::uint64_t seq) const noexcept
 {
     const auto& e = index_[head_ + (seq - first_seq_)];
     const std::string_view log(log_);
-    return {e.kind, log.substr(e.begin - log_base_, e.end - e.begin), log.substr(e.data - log_base_, e.end - 2 - e.data)};
+    return {e.kind, log.substr(e.begin, e.end - e.begin), log.substr(e.begin + e.data, e.end - 2 - e.begin - e.data)};
 }
 
 std::string_view stream_record::sse_from(std::uint64_t from) const noexcept
 {
     if (from > last_seq()) return {};
-    return std::string_view(log_).substr(index_[head_ + (from - first_seq_)].begin - log_base_);
+    return std::string_view(log_).substr(index_[head_ + (from - first_seq_)].begin);
 }
 
 void stream_record::append_end(event_kind kind)
 {
     const auto data = log_.find("\ndata: ", mark_) + 7;
-    index_.push_back({log_base_ + mark_, log_base_ + data, log_base_ + log_.size(), kind});
+    index_.push_back({static_cast<std::uint32_t>(mark_), static_cast<std::uint32_t>(log_.size()),
+                      static_cast<std::uint16_t>(data - mark_), kind});
     if (kind != event_kind::chunk) ended_ = true;
     notify();
 }
@@ -55,20 +58,20 @@ void stream_record::append_end(event_kind kind)
 std::size_t stream_record::unwritten_bytes() const noexcept
 {
     if (written_ > last_seq()) return 0;
-    return log_base_ + log_.size() - index_[head_ + (written_ - first_seq_)].begin;
+    return log_.size() - index_[head_ + (written_ - first_seq_)].begin;
 }
 
 bool stream_record::must_pause() const noexcept
 {
     if (subscriber_) return unwritten_bytes() >= w_.config.write_queue_bytes;
     if (head_ == index_.size()) return false;
-    return log_base_ + log_.size() - index_[head_].begin >= w_.config.replay_buffer_bytes;
+    return log_.size() - index_[head_].begin >= w_.config.replay_buffer_bytes;
 }
 
 void stream_record::trim() noexcept
 {
     // Drop written events from the front while the log is over its bound.
-    const auto end = log_base_ + log_.size();
+    const auto end = log_.size();
     while (head_ < index_.size() && first_seq_ < written_ && end - index_[head_].begin > w_.config.replay_buffer_bytes) {
         ++head_;
         ++first_seq_;
@@ -78,11 +81,13 @@ void stream_record::trim() noexcept
         index_.erase(index_.begin(), index_.begin() + static_cast<std::ptrdiff_t>(head_));
         head_ = 0;
     }
-    const auto first = head_ < index_.size() ? index_[head_].begin : end;
-    const auto dead = first - log_base_;
+    const std::size_t dead = head_ < index_.size() ? index_[head_].begin : end;
     if (dead >= 4096 && dead * 2 >= log_.size()) {
         log_.erase(0, dead);
-        log_base_ += dead;
+        for (auto i = head_; i < index_.size(); ++i) {
+            index_[i].begin -= static_cast<std::uint32_t>(dead);
+            index_[i].end -= static_cast<std::uint32_t>(dead);
+        }
     }
 }
 
@@ -139,16 +144,6 @@ void stream_record::expire() noexcept
 {
     expired_ = true;
     if (waiting_ && lingering_) wake_.cancel();
-}
-
-void stream_record::forget_events() noexcept
-{
-    if (!ended_ || subscriber_ || written_ <= last_seq()) return;
-    const auto last = last_seq();
-    std::string().swap(log_);
-    std::vector<entry>().swap(index_);
-    head_ = 0;
-    first_seq_ = last + 1;
 }
 
 asio::awaitable<bool> stream_record::wait_for_room()
@@ -263,7 +258,10 @@ std::shared_ptr<stream_record> start_stream(worker& w, const block_config& block
     auto record = std::make_shared<stream_record>(w, block, std::move(ts), transport);
     w.streams.emplace(record->id(), record);
     auto run = record->run();
-    auto forget = [&w, record](std::exception_ptr) { w.streams.erase(record->id()); };
+    auto forget = [&w, record](std::exception_ptr) {
+        w.retained_bytes -= std::exchange(record->retained_bytes, 0);
+        w.streams.erase(record->id());
+    };
     asio::co_spawn(w.ioc, std::move(run), std::move(forget));
     return record;
 }

@@ -93,16 +93,17 @@ public:
     boost::asio::awaitable<void> run();
     // Ends the retention now (shutdown, or too many ended streams kept).
     void expire() noexcept;
-    // The client has proved it received the whole stream (it sent another
-    // request on the same connection after the terminal event): keep only
-    // what answers a later resume (204 for the last id, 410 before it).
-    void forget_events() noexcept;
+    // Memory an ended record holds (counted against max_retained_bytes).
+    std::size_t footprint() const noexcept { return sizeof(*this) + log_.capacity() + index_.capacity() * sizeof(entry); }
+    std::size_t retained_bytes = 0;  // set while the worker counts it
 
 private:
+    // 12 bytes an event: offsets into log_ (shifted when its front is
+    // erased); the log stays far below 4 GiB (replay_buffer_bytes <= 1 GiB).
     struct entry {
-        std::size_t begin;  // absolute log positions (log_base_ is log_[0])
-        std::size_t data;
-        std::size_t end;
+        std::uint32_t begin;
+        std::uint32_t end;
+        std::uint16_t data;  // from begin to the JSON payload
         event_kind kind;
     };
 
@@ -124,7 +125,6 @@ private:
     stream_accounting accounting_;
     transport::sse_event_writer events_;
     std::string log_;
-    std::size_t log_base_ = 0;
     std::size_t mark_ = 0;
     std::vector<entry> index_;
     std::size_t head_ = 0;  // index_[head_] is first_seq_

@@ -3,6 +3,7 @@
 #include "stream_record.hpp"
 
 #include <random>
+#include <utility>
 
 namespace liveai::server::detail {
 
@@ -50,9 +51,14 @@ std::shared_ptr<stream_record> worker::find_stream(std::string_view stream_id) c
 
 void worker::retain(std::shared_ptr<stream_record> ended)
 {
+    ended->retained_bytes = ended->footprint();
+    retained_bytes += ended->retained_bytes;
     retained.push_back(ended);
-    while (retained.size() > max_retained) {
-        if (auto oldest = retained.front().lock()) oldest->expire();
+    while (!retained.empty() && (retained.size() > max_retained || retained_bytes > max_retained_bytes)) {
+        if (auto oldest = retained.front().lock()) {
+            retained_bytes -= std::exchange(oldest->retained_bytes, 0);
+            oldest->expire();
+        }
         retained.pop_front();
     }
 }

@@ -54,7 +54,9 @@ struct worker {
     std::unordered_map<std::string, std::shared_ptr<stream_record>> streams;
     // Ended streams in the order they ended, for max_retained_streams.
     std::deque<std::weak_ptr<stream_record>> retained;
-    std::size_t max_retained = 0;  // this worker's share of max_retained_streams
+    std::size_t max_retained = 0;        // this worker's share of max_retained_streams
+    std::size_t max_retained_bytes = 0;  // and of max_retained_bytes
+    std::size_t retained_bytes = 0;
 
     // A process-unique stream id: 16 hex digits, the last two the worker's index.
     std::string next_stream_id();

@@ -311,12 +311,6 @@ private:
             enqueue_error("server_shutdown", "the server is shutting down", true);
             co_return;
         }
-        // A new command after a whole stream: the client has all of it.
-        if (record_ && record_->ended()) {
-            auto delivered = record_;
-            leave_stream();
-            delivered->forget_events();
-        }
         leave_stream();
         if (kind == "resume") {
             co_await resume(*obj);

@@ -72,13 +72,14 @@ BOOST_AUTO_TEST_CASE(streaming_defaults_to_off)
 BOOST_AUTO_TEST_CASE(resume_settings)
 {
     const auto c = parse_config(
-        "[server]\nreplay_buffer_bytes = 4096\nreplay_retention_ms = 500\nmax_retained_streams = 7\n"
+        "[server]\nreplay_buffer_bytes = 4096\nreplay_retention_ms = 500\nmax_retained_streams = 7\nmax_retained_bytes = 1000\n"
         "[blocks.a]\nprovider = \"mock\"\non_disconnect = \"detach\"\nresume_grace_ms = 1500\n"
         "[blocks.b]\nprovider = \"mock\"\n",
         "t.toml");
     BOOST_TEST(c.server.replay_buffer_bytes == 4096u);
     BOOST_TEST(c.server.replay_retention.count() == 500);
     BOOST_TEST(c.server.max_retained_streams == 7u);
+    BOOST_TEST(c.server.max_retained_bytes == 1000u);
     BOOST_TEST((c.blocks[0].on_disconnect == liveai::disconnect_policy::detach));
     BOOST_TEST(c.blocks[0].resume_grace.count() == 1500);
     BOOST_TEST((c.blocks[1].on_disconnect == liveai::disconnect_policy::cancel));  // the default

@@ -25,10 +25,12 @@ struct server_config {
     // Resume: every stream keeps its events for clients that reconnect with
     // Last-Event-ID. Per stream at most replay_buffer_bytes (older events that
     // were already written are dropped first); an ended stream is kept for
-    // replay_retention, and at most max_retained_streams ended streams are kept.
+    // replay_retention, and at most max_retained_streams ended streams holding
+    // at most max_retained_bytes are kept (the oldest go first).
     std::size_t replay_buffer_bytes = 256 * 1024;
     std::chrono::milliseconds replay_retention{30'000};
     std::size_t max_retained_streams = 4096;
+    std::size_t max_retained_bytes = 64 << 20;
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds keep_alive_timeout{60'000};
     std::chrono::milliseconds heartbeat_interval{15'000};
