@@ -304,7 +304,10 @@ export class StreamClient {
         if (done) break;
         parser.push(value);
         // The preamble's id counts: a drop before the first event resumes.
-        if (!this.lastEventId && parser.lastEventId) this.lastEventId = parser.lastEventId;
+        if (!this.lastEventId && parser.lastEventId) {
+          this.lastEventId = parser.lastEventId;
+          this.streamId = parser.lastEventId.slice(0, parser.lastEventId.lastIndexOf('.'));  // Stop can DELETE it
+        }
         if (parser.retry != null) serverDelay = parser.retry;
         if (this._ended) return { done: true };
       }
