@@ -167,11 +167,6 @@ asio::awaitable<bool> stream_record::wait_for_room()
     co_return true;
 }
 
-void stream_record::finish_terminal(stream_outcome outcome, std::string_view code, bool provider_cancelled)
-{
-    accounting_.finish(outcome, code, provider_cancelled);
-}
-
 asio::awaitable<void> stream_record::run()
 {
     std::uint64_t index = 0;
@@ -185,7 +180,7 @@ asio::awaitable<void> stream_record::run()
                           "the client did not read for " + std::to_string(w_.config.slow_consumer_timeout.count()) + " ms",
                           false);
             append_end(event_kind::error);
-            finish_terminal(stream_outcome::error, "slow_consumer", true);
+            accounting_.finish(stream_outcome::error, "slow_consumer", true);
             break;
         }
         std::optional<token> t;
@@ -196,13 +191,13 @@ asio::awaitable<void> stream_record::run()
             append_begin();
             events_.error(log_, code, e.message(), e.retryable());
             append_end(event_kind::error);
-            finish_terminal(stream_outcome::error, code, provider_was_cancelled(*ts_));
+            accounting_.finish(stream_outcome::error, code, provider_was_cancelled(*ts_));
             break;
         } catch (const std::exception& e) {
             append_begin();
             events_.error(log_, "internal_error", e.what(), false);
             append_end(event_kind::error);
-            finish_terminal(stream_outcome::error, "internal_error", false);
+            accounting_.finish(stream_outcome::error, "internal_error", false);
             break;
         }
         if (!t) {
@@ -211,13 +206,13 @@ asio::awaitable<void> stream_record::run()
             if (stop_ == stop_reason::shutdown) {
                 events_.error(log_, "server_shutdown", "the server is shutting down; retry later", true);
                 append_end(event_kind::error);
-                finish_terminal(stream_outcome::error, "server_shutdown", true);
+                accounting_.finish(stream_outcome::error, "server_shutdown", true);
             } else {
                 events_.complete(log_, reason, ts_->usage(), index);
                 append_end(event_kind::complete);
                 const bool cancelled = reason == finish_reason::cancelled;
                 const bool client_left = stop_ == stop_reason::client_gone || stop_ == stop_reason::grace_expired;
-                finish_terminal(cancelled ? stream_outcome::cancelled : stream_outcome::complete,
+                accounting_.finish(cancelled ? stream_outcome::cancelled : stream_outcome::complete,
                                 client_left ? "client_closed" : to_string(reason), cancelled);
             }
             break;

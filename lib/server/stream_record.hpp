@@ -117,7 +117,6 @@ private:
     std::size_t unwritten_bytes() const noexcept;
     bool must_pause() const noexcept;
     boost::asio::awaitable<bool> wait_for_room();
-    void finish_terminal(stream_outcome outcome, std::string_view code, bool provider_cancelled);
 
     worker& w_;
     const block_config& block_;

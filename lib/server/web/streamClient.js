@@ -243,8 +243,7 @@ export class StreamClient {
       const close = () => { es.close(); resolve({ done: true }); };
       this._closeTransport = close;
       signal.addEventListener('abort', close, { once: true });
-      let opened = false;
-      es.onopen = () => { opened = true; if (this.status !== 'streaming') this._setStatus(this.lastEventId ? 'streaming' : 'connecting'); };
+      es.onopen = () => { if (this.status !== 'streaming') this._setStatus(this.lastEventId ? 'streaming' : 'connecting'); };
       for (const type of ['chunk', 'complete']) {
         es.addEventListener(type, (e) => this._accept(type, JSON.parse(e.data), e.lastEventId));
       }
@@ -262,7 +261,7 @@ export class StreamClient {
         }
         // CLOSED: an HTTP error (or 204). Let fetch resume and report.
         es.close();
-        resolve(opened || this.lastEventId ? { switchTo: 'fetch' } : { switchTo: 'fetch' });
+        resolve({ switchTo: 'fetch' });
       });
     });
   }
