@@ -23,8 +23,11 @@ int main(int argc, char** argv)
                               [](std::exception_ptr e, liveai::collect_result r) {
                                   if (e) std::rethrow_exception(e);
                                   std::cout << r.text << "\n[finish: " << liveai::to_string(r.finish_reason) << ", "
-                                            << r.chunks << " chunks, " << r.usage.input_tokens << " in / "
-                                            << r.usage.output_tokens << " out]\n";
+                                            << r.chunks << " chunks, ";
+                                  if (r.usage)
+                                      std::cout << r.usage->input_tokens << " in / " << r.usage->output_tokens << " out]\n";
+                                  else
+                                      std::cout << "usage not reported]\n";
                               });
         ioc.run();
     } catch (const liveai::stream_error& e) {

@@ -18,8 +18,11 @@ namespace asio = boost::asio;
 asio::awaitable<void> print_stream(liveai::token_stream& stream)
 {
     while (auto token = co_await stream.next()) std::cout << token->text << std::flush;
-    std::cout << "\n[finish: " << liveai::to_string(stream.finish_reason()) << ", "
-              << stream.usage().output_tokens << " tokens]\n";
+    std::cout << "\n[finish: " << liveai::to_string(stream.finish_reason()) << ", ";
+    if (const auto usage = stream.usage())
+        std::cout << usage->output_tokens << " tokens]\n";
+    else
+        std::cout << "usage not reported]\n";
 }
 
 int main(int argc, char** argv)

@@ -6,7 +6,7 @@
 #include <liveai/providers/mock_provider.hpp>
 #include <liveai/providers/openai_provider.hpp>
 
-#include "deadline_stream.hpp"
+#include <liveai/compose/deadline_stream.hpp>
 
 namespace liveai {
 
@@ -23,6 +23,12 @@ std::string_view to_string(provider_kind kind) noexcept
 std::string_view to_string(disconnect_policy policy) noexcept
 {
     return policy == disconnect_policy::detach ? "detach" : "cancel";
+}
+
+std::chrono::milliseconds first_token_budget(const liveai::deadlines& d) noexcept
+{
+    if (d.first_token.count() > 0 && d.total.count() > 0) return std::min(d.first_token, d.total);
+    return d.first_token.count() > 0 ? d.first_token : d.total;
 }
 
 engine::engine(std::vector<block_config> blocks) : blocks_(std::move(blocks)) {}
@@ -56,16 +62,19 @@ std::unique_ptr<token_stream> engine::open(const block_config& block, request re
 {
     validate(block, req);
     std::unique_ptr<token_stream> provider;
+    // The provider plans its retries within the time the block gives it.
+    auto upstream = block.upstream;
+    upstream.first_token_budget = first_token_budget(block.deadlines);
     switch (block.provider) {
     case provider_kind::mock: provider = std::make_unique<mock_provider>(block.mock, std::move(req)); break;
     case provider_kind::openai:
-        provider = std::make_unique<openai_provider>(block.upstream, block.model, block.system_prompt, std::move(req));
+        provider = std::make_unique<openai_provider>(std::move(upstream), block.model, block.system_prompt, std::move(req));
         break;
     case provider_kind::gemini:
-        provider = std::make_unique<gemini_provider>(block.upstream, block.model, block.system_prompt, std::move(req));
+        provider = std::make_unique<gemini_provider>(std::move(upstream), block.model, block.system_prompt, std::move(req));
         break;
     }
-    return std::make_unique<detail::deadline_stream>(std::move(provider), block.deadlines);
+    return std::make_unique<compose::deadline_stream>(std::move(provider), block.deadlines);
 }
 
 std::unique_ptr<token_stream> engine::stream(std::string_view name, request req) const

@@ -47,6 +47,7 @@ constexpr std::array code_table{
     code_entry{error::upstream_unavailable, "upstream_unavailable", "the upstream provider is unavailable", true},
     code_entry{error::upstream_protocol, "upstream_protocol", "the upstream provider sent a malformed stream", false},
     code_entry{error::upstream_timeout, "upstream_timeout", "the upstream provider did not answer in time", true},
+    code_entry{error::upstream_tls, "upstream_tls", "the upstream's TLS certificate failed verification", false},
     code_entry{error::internal_error, "internal_error", "internal server error", false},
 };
 

@@ -17,6 +17,10 @@ struct deadlines {
     std::chrono::milliseconds total{300'000};       // start to end
 };
 
+// The time a provider has to its first token: the nearer of first_token and
+// total (zero when neither is set).
+std::chrono::milliseconds first_token_budget(const liveai::deadlines& d) noexcept;
+
 enum class provider_kind { mock, openai, gemini };
 
 // What a server does with a stream whose client disconnected before its end.

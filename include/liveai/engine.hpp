@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +19,7 @@ namespace liveai {
 struct collect_result {
     std::string text;
     liveai::finish_reason finish_reason = liveai::finish_reason::stop;
-    liveai::usage usage;
+    std::optional<liveai::usage> usage;  // nullopt: the provider reported none
     std::size_t chunks = 0;
 };
 

@@ -48,6 +48,7 @@ enum class error {
     upstream_unavailable,
     upstream_protocol,
     upstream_timeout,
+    upstream_tls,
     // Anything else: a bug or an unexpected exception at a session's edge.
     internal_error,
 };

@@ -44,7 +44,9 @@ public:
     state current_state() const noexcept { return state_; }
     bool done() const noexcept { return state_ != state::open; }
     liveai::finish_reason finish_reason() const noexcept { return reason_; }
-    liveai::usage usage() const noexcept { return usage_; }
+    // What the provider reported; nullopt when it reported nothing (never
+    // made up from what was seen).
+    std::optional<liveai::usage> usage() const noexcept { return usage_; }
     boost::system::error_code error() const noexcept { return error_; }
 
 protected:
@@ -58,12 +60,12 @@ protected:
         state_ = state::failed;
         error_ = ec;
     }
-    void set_usage(liveai::usage u) noexcept { usage_ = u; }
+    void set_usage(std::optional<liveai::usage> u) noexcept { usage_ = u; }
 
 private:
     state state_ = state::open;
     liveai::finish_reason reason_ = liveai::finish_reason::stop;
-    liveai::usage usage_{};
+    std::optional<liveai::usage> usage_;
     boost::system::error_code error_{};
 };
 

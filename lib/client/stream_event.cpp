@@ -49,9 +49,13 @@ stream_event parse_stream_event(std::string_view type, std::string_view json, st
         if (!reason) malformed(type, "unknown finish_reason");
         e.finish = *reason;
         e.chunks = uint_of(o, "chunks", type);
-        if (const auto* u = o.if_contains("usage"); u && u->is_object()) {
-            e.usage.input_tokens = uint_of(u->get_object(), "input_tokens", type);
-            e.usage.output_tokens = uint_of(u->get_object(), "output_tokens", type);
+        const auto* u = o.if_contains("usage");
+        if (!u) malformed(type, "has no usage (null when unknown)");
+        if (u->is_object()) {
+            e.usage = liveai::usage{uint_of(u->get_object(), "input_tokens", type),
+                                    uint_of(u->get_object(), "output_tokens", type)};
+        } else if (!u->is_null()) {
+            malformed(type, "usage is neither an object nor null");
         }
     } else if (type == "error") {
         e.type = event_type::error;

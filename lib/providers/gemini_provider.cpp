@@ -36,12 +36,24 @@ gemini_provider::gemini_provider(upstream_settings settings, std::string model, 
     set_request(std::move(spec));
 }
 
+stream_error gemini_provider::error_from_response(unsigned status, std::string_view body) const
+{
+    // Gemini answers an invalid key with 400 INVALID_ARGUMENT; its ErrorInfo
+    // reason says what it is.
+    if (status == 400 && (body.find("\"API_KEY_INVALID\"") != std::string_view::npos ||
+                          body.find("\"API_KEY_EXPIRED\"") != std::string_view::npos))
+        return stream_error(error::upstream_auth, "gemini answered HTTP 400: " + upstream_message(body));
+    return http_stream_provider::error_from_response(status, body);
+}
+
 http_stream_provider::event_action gemini_provider::on_event(std::string_view data, std::string& text)
 {
     unsigned char scratch[4096];
     json::monotonic_resource memory(scratch, sizeof scratch);
     boost::system::error_code ec;
-    const auto value = json::parse(data, ec, &memory);
+    auto value = json::parse(data, ec, &memory);
+    // An error may come wrapped in an array (as the non-streaming API answers).
+    if (!ec && value.is_array() && value.as_array().size() == 1) value = json::value(value.as_array().front(), &memory);
     if (ec || !value.is_object())
         throw stream_error(error::upstream_protocol, "gemini sent an event that is not a JSON object: " + upstream_message(data));
     const auto& chunk = value.get_object();

@@ -1,12 +1,19 @@
+// The thin coroutine around upstream::exchange_fsm: it performs the step the
+// machine asks for, every wait bound to the stream's one cancellation signal,
+// and reports how it went. Decisions live in the machine.
 #include <liveai/providers/http_stream_provider.hpp>
 
+#include <liveai/providers/upstream/exchange_fsm.hpp>
 #include <liveai/transport/sse_parser.hpp>
 
 #include "upstream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,7 +22,6 @@
 
 #include <array>
 #include <cstdlib>
-#include <random>
 
 namespace liveai {
 
@@ -23,24 +29,54 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using upstream::action;
+using upstream::failure_kind;
+using response_parser = http::response_parser<http::buffer_body>;
 
 struct http_stream_provider::exchange {
     upstream_settings settings;
     detail::upstream_target target;
     std::string pool_key;
     request_spec spec;
+    upstream::exchange_fsm fsm;
+    action next_step;
+    // The one cancellation source: every operation below binds to its slot;
+    // cancel() and the awaiting coroutine's slot emit it.
+    asio::cancellation_signal cancel_signal;
+    std::optional<tcp::resolver> resolver;
+    tcp::resolver::results_type endpoints;
     std::unique_ptr<detail::upstream_connection> conn;
-    std::unique_ptr<http::response_parser<http::buffer_body>> parser;
+    std::unique_ptr<response_parser> parser;
     transport::sse_parser sse;
     std::array<char, 16 * 1024> body_buffer{};
     std::string_view unparsed;
     bool body_done = false;
-    unsigned attempts = 0;
-    std::optional<std::chrono::seconds> retry_after;
+    std::string error_body;
+    unsigned requests_sent = 0;
     std::string key;  // kept only to scrub it from upstream messages
-    std::mt19937_64 rng{std::random_device{}()};
 
-    explicit exchange(upstream_settings s) : settings(std::move(s)), sse(settings.max_event_bytes) {}
+    static upstream::exchange_limits limits_of(const upstream_settings& s, bool tls)
+    {
+        upstream::exchange_limits l;
+        l.tls = tls;
+        l.connect_timeout = s.connect_timeout;
+        l.first_byte_timeout = s.first_byte_timeout;
+        l.read_timeout = s.read_timeout;
+        l.max_retries = s.max_retries;
+        l.retry_base = s.retry_base;
+        l.retry_max = s.retry_max;
+        l.first_token_deadline = s.first_token_budget;
+        return l;
+    }
+
+    exchange(upstream_settings s, detail::upstream_target t)
+        : settings(std::move(s)), target(std::move(t)), pool_key(target.pool_key(settings.ca_file)),
+          fsm(limits_of(settings, target.tls)), sse(settings.max_event_bytes)
+    {
+    }
+
+    auto bound() { return asio::bind_cancellation_slot(cancel_signal.slot(), asio::as_tuple(use_awaitable)); }
 };
 
 namespace {
@@ -63,7 +99,13 @@ std::string trim_message(std::string_view text)
     return out;
 }
 
-using response_parser = http::response_parser<http::buffer_body>;
+std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+bool closed_by_peer(const boost::system::error_code& ec)
+{
+    return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe;
+}
 
 // Reads the rest of a response whose stream already ended (OpenAI's final
 // zero-length chunk often trails `data: [DONE]`), then pools the connection.
@@ -84,25 +126,46 @@ asio::awaitable<void> drain_then_pool(std::unique_ptr<detail::upstream_connectio
     detail::pool_of(c->lowest().get_executor()).give_back(key, std::move(c), limit);
 }
 
+// While a next() waits, a cancellation of the coroutine awaiting it becomes
+// the stream's own cancellation. Cleared on exit, so a later emission of the
+// caller's slot never reaches a stream that is no longer waiting.
+class slot_forwarding {
+public:
+    template <class Handler>
+    slot_forwarding(asio::cancellation_slot slot, Handler h) : slot_(slot)
+    {
+        if (slot_.is_connected()) slot_.assign(std::move(h));
+    }
+    ~slot_forwarding()
+    {
+        if (slot_.is_connected()) slot_.clear();
+    }
+    slot_forwarding(const slot_forwarding&) = delete;
+    slot_forwarding& operator=(const slot_forwarding&) = delete;
+
+private:
+    asio::cancellation_slot slot_;
+};
+
 }  // namespace
 
 http_stream_provider::http_stream_provider(std::string provider_name, upstream_settings settings)
-    : provider_name_(std::move(provider_name)), x_(std::make_unique<exchange>(std::move(settings)))
+    : provider_name_(std::move(provider_name))
 {
     std::string why;
-    auto target = detail::parse_base_url(x_->settings.base_url, why);
-    if (!target) throw stream_error(error::provider_error, provider_name_ + " base_url \"" + x_->settings.base_url + "\" " + why);
-    x_->target = std::move(*target);
-    x_->pool_key = x_->target.pool_key(x_->settings.ca_file);
+    auto target = detail::parse_base_url(settings.base_url, why);
+    if (!target) throw stream_error(error::provider_error, provider_name_ + " base_url \"" + settings.base_url + "\" " + why);
+    x_ = std::make_unique<exchange>(std::move(settings), std::move(*target));
     text_.reserve(256);
 }
 
 http_stream_provider::~http_stream_provider()
 {
-    if (x_->conn) x_->conn->close();
+    close_upstream();
 }
 
-unsigned http_stream_provider::attempts() const noexcept { return x_->attempts; }
+unsigned http_stream_provider::attempts() const noexcept { return x_->fsm.attempts(); }
+unsigned http_stream_provider::requests_sent() const noexcept { return x_->requests_sent; }
 const upstream_settings& http_stream_provider::settings() const noexcept { return x_->settings; }
 void http_stream_provider::set_request(request_spec spec) { x_->spec = std::move(spec); }
 
@@ -113,7 +176,8 @@ std::string http_stream_provider::api_key() const
     const char* value = std::getenv(name.c_str());
     if (!value || !*value)
         throw stream_error(error::upstream_auth, "the environment variable " + name + " (api_key_env of this " +
-                                                     provider_name_ + " block) is not set");
+                                                     provider_name_ + " block) is not set; set it, or set api_key_env = \"\" "
+                                                     "for a server that needs no key");
     x_->key = value;
     return value;
 }
@@ -152,225 +216,382 @@ stream_error http_stream_provider::error_from_response(unsigned status, std::str
 
 void http_stream_provider::close_upstream() noexcept
 {
+    if (x_->resolver) x_->resolver->cancel();
     if (x_->conn) x_->conn->close();
     x_->conn.reset();
     x_->parser.reset();
 }
 
+void http_stream_provider::request_cancel() noexcept
+{
+    auto& x = *x_;
+    if (done()) return;
+    x.fsm.cancel();
+    // Whatever is pending ends now; closing the socket also stops an
+    // operation that ignores per-operation cancellation (the resolver does).
+    x.cancel_signal.emit(asio::cancellation_type::terminal);
+    if (x.resolver) x.resolver->cancel();
+    if (x.conn) x.conn->close();
+}
+
 void http_stream_provider::cancel() noexcept
 {
-    if (done()) return;
-    cancel_requested_ = true;
-    // Closing the socket stops the upstream at once and fails the pending read.
-    if (x_->conn) x_->conn->close();
+    request_cancel();
 }
 
 void http_stream_provider::end_cancelled() noexcept
 {
     close_upstream();
-    set_usage({has_upstream_usage_ ? upstream_usage_.input_tokens : 0, tokens_});
+    set_usage(upstream_usage_);
     mark_finished(finish_reason::cancelled);
 }
 
 void http_stream_provider::finish_stream()
 {
-    auto u = has_upstream_usage_ ? upstream_usage_ : liveai::usage{0, tokens_};
-    set_usage(u);
+    auto& x = *x_;
+    set_usage(upstream_usage_);
     mark_finished(finish_);
     // A keep-alive response leaves a reusable connection once fully read.
-    if (x_->conn && x_->parser && x_->parser->get().keep_alive() && !cancel_requested_ && x_->settings.pool_size > 0) {
-        auto& pool = detail::pool_of(x_->conn->lowest().get_executor());
-        if (x_->parser->is_done()) {
-            pool.give_back(x_->pool_key, std::move(x_->conn), x_->settings.pool_size);
+    if (x.conn && x.parser && x.parser->get().keep_alive() && x.settings.pool_size > 0) {
+        auto& pool = detail::pool_of(x.conn->lowest().get_executor());
+        if (x.parser->is_done()) {
+            pool.give_back(x.pool_key, std::move(x.conn), x.settings.pool_size);
         } else {
-            auto ex = x_->conn->lowest().get_executor();
-            asio::co_spawn(ex, drain_then_pool(std::move(x_->conn), std::move(x_->parser), x_->pool_key, x_->settings.pool_size),
+            auto ex = x.conn->lowest().get_executor();
+            asio::co_spawn(ex, drain_then_pool(std::move(x.conn), std::move(x.parser), x.pool_key, x.settings.pool_size),
                            asio::detached);
         }
     }
     close_upstream();
 }
 
-asio::awaitable<void> http_stream_provider::open_once()
+void http_stream_provider::fail_with(const stream_error& failure)
+{
+    close_upstream();
+    set_usage(upstream_usage_);
+    mark_failed(failure.code());
+    // Upstreams may quote the key back (e.g. "Incorrect API key provided: ..."): never pass it on.
+    std::string message = failure.message();
+    const auto& key = x_->key;
+    for (auto pos = key.empty() ? std::string::npos : message.find(key); pos != std::string::npos; pos = message.find(key))
+        message.replace(pos, key.size(), "[redacted]");
+    throw stream_error(static_cast<liveai::error>(failure.code().value()), std::move(message), failure.retryable());
+}
+
+// Performs steps until the machine asks for the body (read_body) or ends (close).
+asio::awaitable<void> http_stream_provider::perform_until_body()
 {
     auto& x = *x_;
-    ++x.attempts;
-    x.retry_after.reset();
-    x.conn = detail::pool_of(co_await asio::this_coro::executor).take(x.pool_key);
-    const bool reused = x.conn != nullptr;
-    if (!x.conn) x.conn = co_await detail::connect_upstream(x.target, x.settings.ca_file, x.settings.connect_timeout);
+    auto& fsm = x.fsm;
+    auto& a = x.next_step;
+    const auto now = [] { return upstream::clock::now(); };
+    const auto where = x.target.host + ":" + x.target.port;
+    for (;;) {
+        if (fsm.cancelled()) a = {};
+        switch (a.what) {
+        case action::type::read_body:
+        case action::type::close: co_return;
 
-    http::request<http::string_body> req{http::verb::post, x.target.path_prefix + x.spec.path_and_query, 11};
-    req.set(http::field::host, x.target.host_header);
-    req.set(http::field::user_agent, "liveai/0.1");
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::accept, "text/event-stream");
-    for (const auto& [name, value] : x.spec.headers) req.set(name, value);
-    req.body() = x.spec.body;
-    req.keep_alive(true);
-    req.prepare_payload();
-
-    x.conn->lowest().expires_after(x.settings.first_byte_timeout);
-    auto write = on_stream(*x.conn, [&](auto& s) { return http::async_write(s, req, asio::as_tuple(use_awaitable)); });
-    auto [wec, wn] = co_await std::move(write);
-    x.parser = std::make_unique<http::response_parser<http::buffer_body>>();
-    x.parser->body_limit(boost::none);  // a stream has no length; each event is bounded instead
-    boost::system::error_code hec = wec;
-    if (!hec) {
-        auto read = on_stream(*x.conn, [&](auto& s) {
-            return http::async_read_header(s, x.conn->buffer, *x.parser, asio::as_tuple(use_awaitable));
-        });
-        auto [rec, rn] = co_await std::move(read);
-        hec = rec;
-    }
-    if (hec) {
-        if (hec == asio::error::operation_aborted || cancel_requested_) throw boost::system::system_error(asio::error::operation_aborted);
-        if (reused && x.attempts <= 1 + x.settings.max_retries) {
-            // A pooled connection the upstream had closed: not a real attempt.
-            --x.attempts;
+        case action::type::take_pooled: {
             close_upstream();
-            co_return co_await open_once();
+            x.conn = detail::pool_of(co_await asio::this_coro::executor).take(x.pool_key);
+            a = fsm.pooled(x.conn != nullptr, now());
+            break;
         }
-        if (hec == beast::error::timeout)
-            throw stream_error(error::upstream_timeout, provider_name_ + " sent no response header within " +
-                                                            std::to_string(x.settings.first_byte_timeout.count()) + " ms");
-        throw stream_error(error::upstream_unavailable, provider_name_ + " connection failed: " + hec.message());
-    }
-    const unsigned status = x.parser->get().result_int();
-    if (status != 200) {
-        // Read the (bounded) error body for its message.
-        std::string body;
-        while (!x.parser->is_done() && body.size() < 64 * 1024) {
-            x.parser->get().body().data = x.body_buffer.data();
-            x.parser->get().body().size = x.body_buffer.size();
-            auto read = on_stream(*x.conn, [&](auto& s) {
-                return http::async_read_some(s, x.conn->buffer, *x.parser, asio::as_tuple(use_awaitable));
-            });
+        case action::type::resolve: {
+            close_upstream();
+            auto ex = co_await asio::this_coro::executor;
+            x.resolver.emplace(ex);
+            // The resolver has no per-operation cancellation nor timeout: a
+            // timer cancels it at the step's limit, request_cancel() directly.
+            // The timer's handler may run after this frame moved on, so what
+            // it touches is shared.
+            struct resolve_limit {
+                tcp::resolver* resolver = nullptr;
+                bool fired = false;
+            };
+            auto limit_state = std::make_shared<resolve_limit>(resolve_limit{&*x.resolver});
+            asio::steady_timer limit(ex, a.timeout);
+            auto on_limit = [limit_state](const boost::system::error_code& ec) {
+                if (ec || !limit_state->resolver) return;
+                limit_state->fired = true;
+                limit_state->resolver->cancel();
+            };
+            limit.async_wait(on_limit);
+            auto [ec, results] = co_await x.resolver->async_resolve(x.target.host, x.target.port, x.bound());
+            limit_state->resolver = nullptr;
+            limit.cancel();
+            x.resolver.reset();
+            const bool timed_out = limit_state->fired;
+            if (fsm.cancelled()) break;
+            if (timed_out)
+                a = fsm.failure(stream_error(error::upstream_timeout, "resolving " + x.target.host + " took longer than " + ms(a.timeout)),
+                                failure_kind::timeout, now());
+            else if (ec)
+                a = fsm.failure(stream_error(error::upstream_unavailable, "cannot resolve " + x.target.host + ": " + ec.message()),
+                                failure_kind::other, now());
+            else {
+                x.endpoints = std::move(results);
+                a = fsm.success(now());
+            }
+            break;
+        }
+        case action::type::connect: {
+            x.conn = std::make_unique<detail::upstream_connection>();
+            x.conn->plain.emplace(co_await asio::this_coro::executor);
+            x.conn->plain->expires_after(a.timeout);
+            auto [ec, endpoint] = co_await x.conn->plain->async_connect(x.endpoints, x.bound());
+            if (fsm.cancelled()) break;
+            if (ec == beast::error::timeout)
+                a = fsm.failure(stream_error(error::upstream_timeout, "connecting to " + where + " took longer than " + ms(a.timeout)),
+                                failure_kind::timeout, now());
+            else if (ec)
+                a = fsm.failure(stream_error(error::upstream_unavailable, "cannot connect to " + where + ": " + ec.message()),
+                                failure_kind::other, now());
+            else {
+                x.conn->plain->socket().set_option(tcp::no_delay(true));
+                x.conn->plain->expires_never();
+                a = fsm.success(now());
+            }
+            break;
+        }
+        case action::type::tls_handshake: {
+            auto& tls = detail::pool_of(co_await asio::this_coro::executor).tls_context(x.settings.ca_file);
+            detail::start_tls(*x.conn, tls, x.target);
+            x.conn->lowest().expires_after(a.timeout);
+            auto [ec] = co_await x.conn->secure->async_handshake(asio::ssl::stream_base::client, x.bound());
+            if (fsm.cancelled()) break;
+            if (ec == beast::error::timeout) {
+                a = fsm.failure(stream_error(error::upstream_timeout, "TLS handshake with " + where + " took longer than " + ms(a.timeout)),
+                                failure_kind::timeout, now());
+            } else if (ec) {
+                // Verification failures will not go away by retrying.
+                if (const auto reason = detail::tls_verification_failure(*x.conn); !reason.empty())
+                    a = fsm.failure(stream_error(error::upstream_tls, "the TLS certificate of " + where + " failed verification: " + reason),
+                                    failure_kind::other, now());
+                else
+                    a = fsm.failure(stream_error(error::upstream_unavailable, "TLS handshake with " + where + " failed: " + ec.message()),
+                                    failure_kind::other, now());
+            } else {
+                x.conn->lowest().expires_never();
+                a = fsm.success(now());
+            }
+            break;
+        }
+        case action::type::write_request: {
+            http::request<http::string_body> req{http::verb::post, x.target.path_prefix + x.spec.path_and_query, 11};
+            req.set(http::field::host, x.target.host_header);
+            req.set(http::field::user_agent, "liveai/0.1");
+            req.set(http::field::content_type, "application/json");
+            req.set(http::field::accept, "text/event-stream");
+            for (const auto& [name, value] : x.spec.headers) req.set(name, value);
+            req.body() = x.spec.body;
+            req.keep_alive(true);
+            req.prepare_payload();
+            // Fresh per attempt: nothing of an earlier attempt's body may leak in.
+            x.sse = transport::sse_parser(x.settings.max_event_bytes);
+            x.unparsed = {};
+            x.body_done = false;
+            x.conn->lowest().expires_after(a.timeout);
+            ++x.requests_sent;
+            auto write = on_stream(*x.conn, [&](auto& s) { return http::async_write(s, req, x.bound()); });
+            auto [ec, n] = co_await std::move(write);
+            if (fsm.cancelled()) break;
+            if (ec == beast::error::timeout)
+                a = fsm.failure(stream_error(error::upstream_timeout, provider_name_ + " took the request for longer than " + ms(a.timeout)),
+                                failure_kind::timeout, now());
+            else if (ec)
+                a = fsm.failure(stream_error(error::upstream_unavailable, provider_name_ + " connection failed: " + ec.message()),
+                                closed_by_peer(ec) ? failure_kind::closed_before_data : failure_kind::other, now());
+            else
+                a = fsm.success(now());
+            break;
+        }
+        case action::type::read_header: {
+            x.parser = std::make_unique<response_parser>();
+            x.parser->body_limit(boost::none);  // a stream has no length; each event is bounded instead
+            x.conn->lowest().expires_after(a.timeout);
+            auto read = on_stream(*x.conn, [&](auto& s) { return http::async_read_header(s, x.conn->buffer, *x.parser, x.bound()); });
             auto [ec, n] = co_await std::move(read);
-            if (ec == http::error::need_buffer) ec = {};
-            body.append(x.body_buffer.data(), x.body_buffer.size() - x.parser->get().body().size);
-            if (ec) break;
+            if (fsm.cancelled()) break;
+            if (ec == beast::error::timeout)
+                a = fsm.failure(stream_error(error::upstream_timeout, provider_name_ + " sent no response header within " + ms(a.timeout)),
+                                failure_kind::timeout, now());
+            else if (ec)
+                a = fsm.failure(stream_error(error::upstream_unavailable, provider_name_ + " connection failed: " + ec.message()),
+                                closed_by_peer(ec) ? failure_kind::closed_before_data : failure_kind::other, now());
+            else
+                a = fsm.header(x.parser->get().result_int(), x.parser->get()[http::field::retry_after],
+                               std::chrono::system_clock::now(), now());
+            break;
         }
-        if (status == 429 || status == 503) {
-            const auto value = x.parser->get()[http::field::retry_after];
-            char* end = nullptr;
-            const std::string text(value);
-            const long seconds = std::strtol(text.c_str(), &end, 10);
-            if (!text.empty() && end && *end == '\0' && seconds >= 0) x.retry_after = std::chrono::seconds(seconds);
+        case action::type::read_error_body: {
+            // Read the (bounded) error body for its message.
+            x.error_body.clear();
+            x.conn->lowest().expires_after(a.timeout);
+            while (!x.parser->is_done() && x.error_body.size() < 64 * 1024) {
+                x.parser->get().body().data = x.body_buffer.data();
+                x.parser->get().body().size = x.body_buffer.size();
+                auto read = on_stream(*x.conn, [&](auto& s) { return http::async_read_some(s, x.conn->buffer, *x.parser, x.bound()); });
+                auto [ec, n] = co_await std::move(read);
+                if (ec == http::error::need_buffer) ec = {};
+                x.error_body.append(x.body_buffer.data(), x.body_buffer.size() - x.parser->get().body().size);
+                if (ec || fsm.cancelled()) break;
+            }
+            if (fsm.cancelled()) break;
+            const unsigned status = x.parser->get().result_int();
+            close_upstream();  // an error answer's connection is not worth keeping
+            a = fsm.error_response(error_from_response(status, x.error_body), now());
+            break;
         }
-        throw error_from_response(status, body);
+        case action::type::wait: {
+            asio::steady_timer timer(co_await asio::this_coro::executor, a.timeout);
+            co_await timer.async_wait(x.bound());
+            if (fsm.cancelled()) break;
+            a = fsm.success(now());
+            break;
+        }
+        }
     }
-    x.conn->lowest().expires_never();
+}
+
+// Parses what was read; returns a token, or nullopt when more must be read.
+// Ends the stream (finish_stream / fail_with) on an end marker or a failure.
+std::optional<token> http_stream_provider::parse_pending()
+{
+    auto& x = *x_;
+    boost::system::error_code ec;
+    while (!x.unparsed.empty()) {
+        auto ev = x.sse.next(x.unparsed, ec);
+        if (ec)
+            throw stream_error(error::upstream_protocol, provider_name_ + " sent an event larger than " +
+                                                              std::to_string(x.settings.max_event_bytes) + " bytes");
+        if (!ev) break;
+        const auto what = on_event(ev->data, text_);
+        if (what == event_action::token) {
+            x.fsm.token_delivered();
+            return token{text_};
+        }
+        if (what == event_action::end) {
+            if (!finish_seen_)
+                throw stream_error(error::upstream_protocol,
+                                   provider_name_ + " ended the stream ([DONE]) without a finish_reason: the answer is incomplete");
+            x.fsm.body_finished();
+            finish_stream();
+            return std::nullopt;
+        }
+    }
+    return std::nullopt;
+}
+
+// The body ended (or broke off after the answer was whole): what the
+// upstream said decides, never the mere end of the bytes.
+void http_stream_provider::end_of_body()
+{
+    auto& x = *x_;
+    x.sse.end_of_input();
+    // Text outside SSE framing: an upstream that reports an error as a raw
+    // JSON object in a 200 stream (Gemini does). on_event throws its mapped error.
+    if (const auto raw = x.sse.unframed(); !raw.empty()) {
+        boost::system::error_code ec;
+        auto value = boost::json::parse(raw, ec);
+        if (!ec && value.is_array() && !value.as_array().empty()) value = value.as_array().front();
+        if (!ec && value.is_object() && value.as_object().contains("error")) {
+            const std::string error_object = boost::json::serialize(value);
+            std::string ignored;
+            on_event(error_object, ignored);
+        }
+    }
+    if (!finish_seen_)
+        throw stream_error(error::upstream_protocol,
+                           provider_name_ + " stream ended without a finish reason (cut off): the answer is incomplete");
+    x.fsm.body_finished();
+    finish_stream();
 }
 
 asio::awaitable<std::optional<token>> http_stream_provider::next()
 {
     if (done()) co_return std::nullopt;
     auto& x = *x_;
-    for (;;) {
-        if (cancel_requested_) {
-            end_cancelled();
-            co_return std::nullopt;
-        }
-        std::optional<stream_error> failure;
-        bool aborted = false;
-        try {
-            if (!x.parser) {
-                x.sse = transport::sse_parser(x.settings.max_event_bytes);
-                x.unparsed = {};
-                x.body_done = false;
-                co_await open_once();
-            }
-            for (;;) {
-                boost::system::error_code ec;
-                while (!x.unparsed.empty()) {
-                    auto ev = x.sse.next(x.unparsed, ec);
-                    if (ec)
-                        throw stream_error(error::upstream_protocol, provider_name_ + " sent an event larger than " +
-                                                                          std::to_string(x.settings.max_event_bytes) + " bytes");
-                    if (!ev) break;
-                    const auto action = on_event(ev->data, text_);
-                    if (action == event_action::token) {
-                        ++tokens_;
-                        set_usage({has_upstream_usage_ ? upstream_usage_.input_tokens : 0, tokens_});
-                        co_return token{text_};
-                    }
-                    if (action == event_action::end) {
-                        finish_stream();
-                        co_return std::nullopt;
-                    }
+    auto& fsm = x.fsm;
+    auto forward = [this](asio::cancellation_type type) {
+        if ((type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                     asio::cancellation_type::total)) != asio::cancellation_type::none)
+            request_cancel();
+    };
+    slot_forwarding forwarding((co_await asio::this_coro::cancellation_state).slot(), forward);
+    try {
+        if (fsm.current() == upstream::phase::idle) x.next_step = fsm.start(upstream::clock::now());
+        for (;;) {
+            if (x.next_step.what != action::type::read_body) {
+                co_await perform_until_body();
+                if (fsm.cancelled()) {
+                    end_cancelled();
+                    co_return std::nullopt;
                 }
+                if (x.next_step.what == action::type::close) {
+                    if (const auto& failure = fsm.result().failure) fail_with(*failure);
+                    fail_with(stream_error(error::internal_error, provider_name_ + ": the exchange ended without a result"));
+                }
+            }
+            // Streaming the body.
+            try {
+                if (auto t = parse_pending()) co_return t;
+                if (done()) co_return std::nullopt;
                 if (x.body_done) {
-                    if (ends_at_eof()) {
-                        finish_stream();
-                        co_return std::nullopt;
-                    }
-                    throw stream_error(error::upstream_protocol, provider_name_ + " stream ended without [DONE] (truncated)");
+                    end_of_body();
+                    co_return std::nullopt;
                 }
                 x.parser->get().body().data = x.body_buffer.data();
                 x.parser->get().body().size = x.body_buffer.size();
-                x.conn->lowest().expires_after(x.settings.read_timeout);
-                auto read = on_stream(*x.conn, [&](auto& s) {
-                    return http::async_read_some(s, x.conn->buffer, *x.parser, asio::as_tuple(use_awaitable));
-                });
-                auto [rec, n] = co_await std::move(read);
-                if (rec == http::error::need_buffer) rec = {};
-                if (rec) {
-                    if (rec == asio::error::operation_aborted || cancel_requested_)
-                        throw boost::system::system_error(asio::error::operation_aborted);
-                    if (rec == beast::error::timeout)
-                        throw stream_error(error::upstream_timeout, provider_name_ + " sent nothing for " +
-                                                                        std::to_string(x.settings.read_timeout.count()) + " ms");
-                    throw stream_error(error::upstream_protocol, provider_name_ + " stream broke off: " + rec.message());
+                // Before the first token a read may not outlast the first-token deadline.
+                const auto limit = fsm.delivered_tokens() ? x.settings.read_timeout : x.next_step.timeout;
+                x.conn->lowest().expires_after(limit);
+                auto read = on_stream(*x.conn, [&](auto& s) { return http::async_read_some(s, x.conn->buffer, *x.parser, x.bound()); });
+                auto [ec, n] = co_await std::move(read);
+                if (ec == http::error::need_buffer) ec = {};
+                if (fsm.cancelled()) {
+                    end_cancelled();
+                    co_return std::nullopt;
+                }
+                if (ec) {
+                    // The answer was whole: a connection that broke before the
+                    // end marker loses nothing but the trailing usage.
+                    if (finish_seen_) {
+                        fsm.body_finished();
+                        close_upstream();
+                        finish_stream();
+                        co_return std::nullopt;
+                    }
+                    if (ec == beast::error::timeout)
+                        x.next_step = fsm.failure(stream_error(error::upstream_timeout, provider_name_ + " sent nothing for " + ms(limit)),
+                                                  failure_kind::timeout, upstream::clock::now());
+                    else
+                        x.next_step = fsm.failure(stream_error(error::upstream_protocol, provider_name_ + " stream broke off: " + ec.message()),
+                                                  failure_kind::other, upstream::clock::now());
+                    continue;
                 }
                 x.unparsed = std::string_view(x.body_buffer.data(), x.body_buffer.size() - x.parser->get().body().size);
                 if (x.parser->is_done()) x.body_done = true;
-            }
-        } catch (const stream_error& e) {
-            failure.emplace(e);
-        } catch (const boost::system::system_error& e) {
-            if (e.code() != asio::error::operation_aborted && !cancel_requested_) {
-                failure.emplace(error::internal_error, provider_name_ + ": " + e.code().message());
-            } else {
-                aborted = true;
+                x.next_step = fsm.success(upstream::clock::now());
+            } catch (const stream_error& e) {
+                // An error in the stream: retried only before the first token.
+                if (done()) throw;
+                close_upstream();
+                x.next_step = fsm.stream_failed(e, upstream::clock::now());
             }
         }
-        if (aborted) {
+    } catch (const stream_error& e) {
+        if (!done()) fail_with(e);
+        throw;
+    } catch (const boost::system::system_error& e) {
+        // Asio throws operation_aborted where a cancelled coroutine awaits again.
+        if (fsm.cancelled() || e.code() == asio::error::operation_aborted) {
+            fsm.cancel();
             end_cancelled();
             co_return std::nullopt;
         }
-        close_upstream();
-        // Retry only before the first token, and only what may succeed again.
-        if (tokens_ == 0 && failure->retryable() && x.attempts <= x.settings.max_retries) {
-            const auto cap = std::min(x.settings.retry_max, x.settings.retry_base * (1u << std::min(x.attempts - 1, 16u)));
-            auto delay = std::chrono::milliseconds(cap.count() / 2 + static_cast<std::int64_t>(x.rng() % (cap.count() / 2 + 1)));
-            if (x.retry_after) {
-                if (*x.retry_after > x.settings.retry_max) {
-                    mark_failed(failure->code());
-                    throw *failure;  // the upstream asks for a longer wait than we allow
-                }
-                delay = std::max(delay, std::chrono::duration_cast<std::chrono::milliseconds>(*x.retry_after));
-            }
-            asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-            bool interrupted = false;
-            try {
-                auto [tec] = co_await timer.async_wait(asio::as_tuple(use_awaitable));
-                interrupted = !!tec;
-            } catch (const boost::system::system_error&) {
-                interrupted = true;  // cancelled while backing off
-            }
-            if (interrupted || cancel_requested_) {
-                end_cancelled();
-                co_return std::nullopt;
-            }
-            continue;
-        }
-        mark_failed(failure->code());
-        // Upstreams may quote the key back (e.g. "Incorrect API key provided: ..."): never pass it on.
-        std::string message = failure->message();
-        for (auto pos = x.key.empty() ? std::string::npos : message.find(x.key); pos != std::string::npos; pos = message.find(x.key))
-            message.replace(pos, x.key.size(), "[redacted]");
-        throw stream_error(static_cast<liveai::error>(failure->code().value()), std::move(message), failure->retryable());
+        fail_with(stream_error(error::internal_error, provider_name_ + ": " + e.code().message()));
     }
 }
 

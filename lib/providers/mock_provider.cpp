@@ -80,7 +80,7 @@ mock_provider::mock_provider(mock_settings settings, request req)
         echo_total_ = std::min(echo_total_, settings_.tokens);
         total_ = settings_.tokens;
     }
-    set_usage({prompt_words, 0});
+    set_usage(liveai::usage{prompt_words, 0});
     timed_ = settings_.delay.count() > 0 || settings_.jitter.count() > 0 || settings_.first_token_delay.count() > 0;
 }
 
@@ -173,7 +173,7 @@ asio::awaitable<std::optional<token>> mock_provider::next()
 
     const std::string_view text = produce();
     ++emitted_;
-    set_usage({usage().input_tokens, emitted_});
+    set_usage(liveai::usage{usage()->input_tokens, emitted_});
     schedule_next();
     co_return token{text};
 }

@@ -6,6 +6,35 @@ namespace liveai {
 
 namespace json = boost::json;
 
+stream_error openai_stream_error(const boost::json::value& error_value, std::string message)
+{
+    // By the type or string code first, then by a numeric code as an HTTP status.
+    std::string kind;
+    std::int64_t status = 0;
+    if (const auto* e = error_value.if_object()) {
+        for (const char* field : {"type", "code", "status"}) {
+            const auto* v = e->if_contains(field);
+            if (!v) continue;
+            if (v->is_string()) kind += std::string(v->get_string()) + " ";
+            else if (v->is_int64()) status = v->get_int64();
+            else if (v->is_uint64()) status = static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), 999));
+        }
+    } else if (error_value.is_string()) {
+        kind = error_value.get_string();
+    }
+    for (auto& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto has = [&](std::string_view word) { return kind.find(word) != std::string::npos; };
+    if (has("rate_limit") || has("insufficient_quota") || has("too_many") || status == 429)
+        return stream_error(error::upstream_rate_limited, std::move(message));
+    if (has("authentication") || has("invalid_api_key") || has("permission") || status == 401 || status == 403)
+        return stream_error(error::upstream_auth, std::move(message));
+    if (has("not_found") || status == 404) return stream_error(error::upstream_not_found, std::move(message));
+    if (has("timeout") || status == 408 || status == 504) return stream_error(error::upstream_timeout, std::move(message));
+    if (has("server_error") || has("overloaded") || has("internal") || has("unavailable") || status >= 500)
+        return stream_error(error::upstream_unavailable, std::move(message));
+    return stream_error(error::provider_error, std::move(message), false);
+}
+
 openai_provider::openai_provider(upstream_settings settings, std::string model, std::string system_prompt, request req)
     : http_stream_provider("openai", std::move(settings))
 {
@@ -17,7 +46,7 @@ openai_provider::openai_provider(upstream_settings settings, std::string model, 
                       {"stream", true},
                       {"stream_options", json::object{{"include_usage", true}}}};
     if (this->settings().temperature) body["temperature"] = *this->settings().temperature;
-    if (this->settings().max_tokens) body["max_tokens"] = *this->settings().max_tokens;
+    if (this->settings().max_tokens) body[this->settings().max_tokens_field] = *this->settings().max_tokens;
 
     request_spec spec;
     spec.path_and_query = "/chat/completions";
@@ -38,19 +67,13 @@ http_stream_provider::event_action openai_provider::on_event(std::string_view da
         throw stream_error(error::upstream_protocol, "openai sent an event that is not a JSON object: " + upstream_message(data));
     const auto& chunk = value.get_object();
 
-    if (const auto* err = chunk.if_contains("error")) {
-        std::string kind;
-        if (const auto* e = err->if_object()) {
-            for (const char* field : {"type", "code"})
-                if (const auto* v = e->if_contains(field); v && v->is_string()) kind += std::string(v->get_string()) + " ";
-        }
-        const auto message = "openai error in the stream: " + upstream_message(data);
-        if (kind.find("rate_limit") != std::string::npos || kind.find("insufficient_quota") != std::string::npos)
-            throw stream_error(error::upstream_rate_limited, message);
-        if (kind.find("server_error") != std::string::npos || kind.find("overloaded") != std::string::npos)
-            throw stream_error(error::upstream_unavailable, message);
-        throw stream_error(error::provider_error, message);
+    // {"error": {...}} (OpenAI, vLLM, llama.cpp), or vLLM's top-level
+    // {"object": "error", "code": 500, ...}.
+    const json::value* err = chunk.if_contains("error");
+    if (!err) {
+        if (const auto* o = chunk.if_contains("object"); o && o->is_string() && o->get_string() == "error") err = &value;
     }
+    if (err) throw openai_stream_error(*err, "openai error in the stream: " + upstream_message(data));
     if (const auto* u = chunk.if_contains("usage"); u && u->is_object()) {
         liveai::usage usage;
         if (const auto* p = u->get_object().if_contains("prompt_tokens"); p && p->is_int64()) usage.input_tokens = static_cast<std::uint64_t>(p->get_int64());

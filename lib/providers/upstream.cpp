@@ -2,15 +2,11 @@
 
 #include <liveai/error.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/error.hpp>
 
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 namespace liveai::detail {
 
@@ -142,58 +138,29 @@ connection_pool& pool_of(const asio::any_io_executor& ex)
     return asio::use_service<connection_pool>(asio::query(ex, asio::execution::context));
 }
 
-asio::awaitable<std::unique_ptr<upstream_connection>> connect_upstream(const upstream_target& target,
-                                                                       const std::string& ca_file,
-                                                                       std::chrono::milliseconds timeout)
+void start_tls(upstream_connection& c, ssl::context& tls, const upstream_target& target)
 {
-    auto ex = co_await asio::this_coro::executor;
-    auto& pool = pool_of(ex);
-    auto c = std::make_unique<upstream_connection>();
-    c->plain.emplace(ex);
-    const auto where = target.host + ":" + target.port;
+    c.secure.emplace(std::move(*c.plain), tls);
+    c.plain.reset();
+    SSL* ssl = c.secure->native_handle();
+    boost::system::error_code ec;
+    asio::ip::make_address(target.host, ec);
+    if (!ec) {
+        // An IP literal: no SNI (RFC 6066), and the certificate must name the address.
+        if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target.host.c_str()))
+            throw stream_error(error::upstream_unavailable, "cannot set TLS verification for " + target.host, false);
+    } else {
+        if (!SSL_set_tlsext_host_name(ssl, target.host.c_str()) || !SSL_set1_host(ssl, target.host.c_str()))
+            throw stream_error(error::upstream_unavailable, "cannot set TLS SNI for " + target.host, false);
+    }
+}
 
-    tcp::resolver resolver(ex);
-    auto [rec, endpoints] = co_await resolver.async_resolve(target.host, target.port, asio::as_tuple(asio::use_awaitable));
-    if (rec) {
-        if (rec == asio::error::operation_aborted) throw boost::system::system_error(rec);
-        throw stream_error(error::upstream_unavailable, "cannot resolve " + target.host + ": " + rec.message());
-    }
-    c->plain->expires_after(timeout);
-    auto [cec, endpoint] = co_await c->plain->async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
-    if (cec) {
-        if (cec == asio::error::operation_aborted) throw boost::system::system_error(cec);
-        if (cec == beast::error::timeout)
-            throw stream_error(error::upstream_timeout, "connecting to " + where + " took longer than " +
-                                                            std::to_string(timeout.count()) + " ms");
-        throw stream_error(error::upstream_unavailable, "cannot connect to " + where + ": " + cec.message());
-    }
-    c->plain->socket().set_option(tcp::no_delay(true));
-    if (!target.tls) {
-        c->plain->expires_never();
-        co_return c;
-    }
-
-    auto& tls = pool.tls_context(ca_file);
-    c->secure.emplace(std::move(*c->plain), tls);
-    c->plain.reset();
-    auto& stream = *c->secure;
-    // SNI, and the certificate must name this host.
-    if (!SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str()))
-        throw stream_error(error::upstream_unavailable, "cannot set TLS SNI for " + target.host, false);
-    stream.set_verify_callback(ssl::host_name_verification(target.host));
-    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
-    if (hec) {
-        if (hec == asio::error::operation_aborted) throw boost::system::system_error(hec);
-        if (hec == beast::error::timeout)
-            throw stream_error(error::upstream_timeout, "TLS handshake with " + where + " took longer than " +
-                                                            std::to_string(timeout.count()) + " ms");
-        // Verification failures will not go away by retrying.
-        const bool verification = hec.category() == asio::error::get_ssl_category();
-        throw stream_error(error::upstream_unavailable, "TLS handshake with " + where + " failed: " + hec.message(),
-                           !verification);
-    }
-    beast::get_lowest_layer(stream).expires_never();
-    co_return c;
+std::string tls_verification_failure(upstream_connection& c)
+{
+    if (!c.secure) return {};
+    const long result = SSL_get_verify_result(c.secure->native_handle());
+    if (result == X509_V_OK) return {};
+    return X509_verify_cert_error_string(result);
 }
 
 }  // namespace liveai::detail

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/execution_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -75,10 +74,13 @@ private:
 
 connection_pool& pool_of(const boost::asio::any_io_executor& ex);
 
-// Resolves, connects and (for https) handshakes with SNI and host name
-// verification; throws stream_error (upstream_unavailable / upstream_timeout).
-boost::asio::awaitable<std::unique_ptr<upstream_connection>> connect_upstream(const upstream_target& target,
-                                                                              const std::string& ca_file,
-                                                                              std::chrono::milliseconds timeout);
+// Turns a connected plain connection into a TLS one, set up for the
+// handshake: SNI, and OpenSSL's own host name (or IP address) check, so that a
+// failure carries OpenSSL's reason (e.g. "hostname mismatch").
+void start_tls(upstream_connection& c, boost::asio::ssl::context& tls, const upstream_target& target);
+
+// After a failed handshake: OpenSSL's reason when the peer's certificate
+// failed verification ("certificate has expired"), or "" when it did not.
+std::string tls_verification_failure(upstream_connection& c);
 
 }  // namespace liveai::detail

@@ -712,8 +712,9 @@ asio::awaitable<bool> http_session::handle_collect(request_type& req, std::strin
     transport::append_json_string(body, text);
     body += R"(,"finish_reason":")";
     body += to_string(reason);
-    body += R"(","usage":{"input_tokens":)" + std::to_string(usage.input_tokens) +
-            R"(,"output_tokens":)" + std::to_string(usage.output_tokens) + "}}";
+    body += R"(","usage":)";
+    transport::append_usage_json(body, usage);
+    body += '}';
     co_return co_await send(http::status::ok, std::move(body), "application/json", keep_alive);
 }
 

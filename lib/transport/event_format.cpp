@@ -49,15 +49,27 @@ void append_chunk_json(std::string& out, std::uint64_t index, std::string_view t
     out.push_back('}');
 }
 
-void append_complete_json(std::string& out, finish_reason reason, const usage& u, std::uint64_t chunks, bool with_type)
+void append_usage_json(std::string& out, const std::optional<usage>& u)
+{
+    if (!u) {
+        out.append("null");
+        return;
+    }
+    out.append(R"({"input_tokens":)");
+    append_number(out, u->input_tokens);
+    out.append(R"(,"output_tokens":)");
+    append_number(out, u->output_tokens);
+    out.push_back('}');
+}
+
+void append_complete_json(std::string& out, finish_reason reason, const std::optional<usage>& u, std::uint64_t chunks,
+                          bool with_type)
 {
     out.append(with_type ? R"({"type":"complete","finish_reason":")" : R"({"finish_reason":")");
     out.append(to_string(reason));
-    out.append(R"(","usage":{"input_tokens":)");
-    append_number(out, u.input_tokens);
-    out.append(R"(,"output_tokens":)");
-    append_number(out, u.output_tokens);
-    out.append(R"(},"chunks":)");
+    out.append(R"(","usage":)");
+    append_usage_json(out, u);
+    out.append(R"(,"chunks":)");
     append_number(out, chunks);
     out.push_back('}');
 }
@@ -101,7 +113,7 @@ void sse_event_writer::chunk(std::string& out, std::uint64_t index, std::string_
     out.append("\n\n");
 }
 
-void sse_event_writer::complete(std::string& out, finish_reason reason, const usage& u, std::uint64_t chunks)
+void sse_event_writer::complete(std::string& out, finish_reason reason, const std::optional<usage>& u, std::uint64_t chunks)
 {
     head(out, "complete");
     append_complete_json(out, reason, u, chunks, false);

@@ -6,6 +6,10 @@
 
 namespace liveai::transport {
 
+namespace {
+constexpr std::size_t max_unframed_bytes = 64 * 1024;
+}
+
 bool sse_parser::line(std::string_view text)
 {
     if (text.empty()) {
@@ -38,8 +42,23 @@ bool sse_parser::line(std::string_view text)
             for (char c : value) ms = ms * 10 + static_cast<std::uint64_t>(c - '0');
             retry_ = ms;
         }
+    } else if (unframed_.size() + text.size() < max_unframed_bytes) {
+        unframed_.append(text);
+        unframed_.push_back('\n');
     }
     return false;
+}
+
+void sse_parser::end_of_input()
+{
+    if (partial_.empty() || failed_) return;
+    const std::string line_text = std::move(partial_);
+    partial_.clear();
+    // Only what a field line would leave unframed: a dangling `data:` line is
+    // an unterminated event, which is discarded.
+    const auto field = std::string_view(line_text).substr(0, line_text.find(':'));
+    if (line_text.front() == ':' || field == "data" || field == "event" || field == "id" || field == "retry") return;
+    if (unframed_.size() + line_text.size() < max_unframed_bytes) unframed_.append(line_text);
 }
 
 std::optional<sse_event> sse_parser::next(std::string_view& input, boost::system::error_code& ec)

@@ -54,7 +54,7 @@ struct outcome {
     bool retryable = false;
     std::string message;
     liveai::finish_reason reason = liveai::finish_reason::stop;
-    liveai::usage usage;
+    std::optional<liveai::usage> usage;
     unsigned attempts = 0;
 
     std::string text() const
@@ -117,8 +117,8 @@ BOOST_AUTO_TEST_CASE(streams_tokens_and_usage_over_tls_and_sends_the_right_reque
     BOOST_TEST(out.tokens == (std::vector<std::string>{"Hello", " café", " 😀", " 日本語", "!", " ✨"}),
                boost::test_tools::per_element());
     BOOST_TEST(out.reason == liveai::finish_reason::stop);
-    BOOST_TEST(out.usage.input_tokens == 19u);
-    BOOST_TEST(out.usage.output_tokens == 6u);
+    BOOST_TEST(out.usage->input_tokens == 19u);
+    BOOST_TEST(out.usage->output_tokens == 6u);
 
     const auto reqs = up.requests();
     BOOST_REQUIRE(reqs.size() == 1u);
@@ -369,8 +369,8 @@ BOOST_AUTO_TEST_CASE(streams_parts_keeps_the_last_usage_and_sends_the_right_requ
         BOOST_TEST(!out.failure.has_value(), out.message);
         BOOST_TEST(out.tokens == (std::vector<std::string>{"Hello", " from Gem", "ini ☀️"}), boost::test_tools::per_element());
         BOOST_TEST(out.reason == liveai::finish_reason::stop);
-        BOOST_TEST(out.usage.input_tokens == 8u);
-        BOOST_TEST(out.usage.output_tokens == 5u);
+        BOOST_TEST(out.usage->input_tokens == 8u);
+        BOOST_TEST(out.usage->output_tokens == 5u);
     }
     const auto req = up.requests().back();
     BOOST_TEST(req.target == "/v1beta/models/gemini-1.5-flash:streamGenerateContent?alt=sse");
@@ -395,7 +395,7 @@ BOOST_AUTO_TEST_CASE(finish_reasons_blocked_prompts_and_errors)
     out = run_gemini(up, {fixture("gemini/stream_blocked_prompt.http")}, s);
     BOOST_TEST(out.tokens.empty());
     BOOST_TEST(out.reason == liveai::finish_reason::content_filter);
-    BOOST_TEST(out.usage.input_tokens == 7u);
+    BOOST_TEST(out.usage->input_tokens == 7u);
     out = run_gemini(up, {fixture("gemini/stream_error_inside.http")}, s);
     BOOST_TEST((out.failure == error::upstream_unavailable));
     BOOST_TEST(out.text() == "Start");

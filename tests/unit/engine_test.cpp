@@ -59,9 +59,9 @@ BOOST_AUTO_TEST_CASE(collect_equals_the_concatenated_stream)
     BOOST_TEST(collected.text == join(tokens));
     BOOST_TEST(collected.chunks == tokens.size());
     BOOST_TEST(collected.finish_reason == liveai::finish_reason::stop);
-    BOOST_TEST(collected.usage.output_tokens == 20u);
-    BOOST_TEST(collected.usage.input_tokens == 2u);
-    BOOST_TEST(s->usage().output_tokens == 20u);
+    BOOST_TEST(collected.usage->output_tokens == 20u);
+    BOOST_TEST(collected.usage->input_tokens == 2u);
+    BOOST_TEST(s->usage()->output_tokens == 20u);
 }
 
 BOOST_AUTO_TEST_CASE(streaming_is_opt_in_but_collect_always_works)
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(idle_deadline_between_tokens)
     };
     BOOST_TEST(thrown_code([&] { run_coro(ioc, task(), 20s); }) == error::idle_timeout);
     BOOST_TEST(got == 1u);
-    BOOST_TEST(s->usage().output_tokens == 1u);
+    BOOST_TEST(s->usage()->output_tokens == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(total_deadline)

@@ -32,8 +32,12 @@ BOOST_AUTO_TEST_CASE(sse_events_have_ids_and_sequence)
 BOOST_AUTO_TEST_CASE(websocket_messages)
 {
     std::string out;
-    append_complete_json(out, liveai::finish_reason::length, {3, 4}, 4, true);
+    append_complete_json(out, liveai::finish_reason::length, liveai::usage{3, 4}, 4, true);
     BOOST_TEST(out == R"({"type":"complete","finish_reason":"length","usage":{"input_tokens":3,"output_tokens":4},"chunks":4})");
+    // A provider that reported no usage: null, never made-up numbers.
+    out.clear();
+    append_complete_json(out, liveai::finish_reason::stop, std::nullopt, 2, false);
+    BOOST_TEST(out == R"({"finish_reason":"stop","usage":null,"chunks":2})");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

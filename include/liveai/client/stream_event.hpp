@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,7 +21,7 @@ struct stream_event {
     std::string text;
     // complete
     liveai::finish_reason finish = liveai::finish_reason::stop;
-    liveai::usage usage;
+    std::optional<liveai::usage> usage;  // null on the wire: the provider reported none
     std::uint64_t chunks = 0;
     // error
     std::string code;

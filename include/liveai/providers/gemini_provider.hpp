@@ -13,7 +13,7 @@ public:
 
 protected:
     event_action on_event(std::string_view data, std::string& text) override;
-    bool ends_at_eof() const noexcept override { return true; }
+    stream_error error_from_response(unsigned status, std::string_view body) const override;
 };
 
 // Gemini's finishReason as the contract's finish_reason: STOP -> stop,

@@ -1,7 +1,7 @@
 // The base of providers that stream server-sent events from an HTTP(S)
 // upstream: connection reuse, TLS, timeouts, retries before the first token,
-// HTTP error mapping and prompt cancellation. Subclasses say what to send and
-// how to read one event's data.
+// HTTP error mapping and prompt cancellation, driven by upstream::exchange_fsm.
+// Subclasses say what to send and how to read one event's data.
 #pragma once
 
 #include <liveai/error.hpp>
@@ -20,13 +20,18 @@ class http_stream_provider : public token_stream {
 public:
     ~http_stream_provider() override;
 
-    // Cancelling a pending next() (slot or cancel()) closes the upstream
-    // connection at once, so the upstream stops generating (and billing).
+    // Cancellation (cancel(), or the awaiting coroutine's slot, terminal or
+    // stronger) stops whatever is pending at once: resolve, connect, TLS
+    // handshake, request write, header or body read, or the wait before a
+    // retry. After it no byte is written upstream and the connection is
+    // closed, so the upstream stops generating (and billing).
     boost::asio::awaitable<std::optional<token>> next() override;
     void cancel() noexcept override;
 
-    // How many requests were sent (1 + retries), for tests and logs.
+    // How many requests were counted as attempts (1 + retries), for tests and logs.
     unsigned attempts() const noexcept;
+    // Requests actually written (attempts plus a stale pooled connection's retry).
+    unsigned requests_sent() const noexcept;
 
 protected:
     struct request_spec {
@@ -40,45 +45,52 @@ protected:
     // Throws stream_error on a config problem (bad base_url, missing key).
     http_stream_provider(std::string provider_name, upstream_settings settings);
 
-    // The API key from settings().api_key_env; throws upstream_auth when unset.
+    // The API key from settings().api_key_env ("" when it is empty); throws
+    // upstream_auth naming the variable when it is not set.
     std::string api_key() const;
     void set_request(request_spec spec);
     const upstream_settings& settings() const noexcept;
+    const std::string& provider_name() const noexcept { return provider_name_; }
 
-    // One SSE event's data. Return token (with `text` filled: whole UTF-8),
-    // skip, or end (after set_finish); throw stream_error for in-stream errors.
+    // One SSE event's data (or, for text the upstream sent outside SSE
+    // framing, that raw text). Return token (with `text` filled: whole UTF-8),
+    // skip, or end (the upstream's end marker); throw stream_error for
+    // in-stream errors. Call set_finish when the upstream names a finish
+    // reason: the stream is complete only if it did, whether it then ends by a
+    // marker, by the end of the body, or by a broken connection; without one,
+    // every end is an upstream_protocol error.
     virtual event_action on_event(std::string_view data, std::string& text) = 0;
-    // Whether the body's end is the normal end of the stream (Gemini) or a
-    // truncation (OpenAI, which ends with `data: [DONE]`).
-    virtual bool ends_at_eof() const noexcept = 0;
 
     // An HTTP error response as the contract's error, upstream message kept.
-    stream_error error_from_response(unsigned status, std::string_view body) const;
+    virtual stream_error error_from_response(unsigned status, std::string_view body) const;
     // An `{"error": {...}}` object's message (trimmed), or the raw text.
     static std::string upstream_message(std::string_view body);
 
-    void set_finish(liveai::finish_reason reason) noexcept { finish_ = reason; }
-    void set_upstream_usage(liveai::usage u) noexcept
+    void set_finish(liveai::finish_reason reason) noexcept
     {
-        upstream_usage_ = u;
-        has_upstream_usage_ = true;
+        finish_ = reason;
+        finish_seen_ = true;
     }
+    bool finish_seen() const noexcept { return finish_seen_; }
+    void set_upstream_usage(liveai::usage u) noexcept { upstream_usage_ = u; }
 
 private:
     struct exchange;
 
-    boost::asio::awaitable<void> open_once();
+    boost::asio::awaitable<void> perform_until_body();
+    std::optional<token> parse_pending();
+    void request_cancel() noexcept;
     void end_cancelled() noexcept;
     void close_upstream() noexcept;
     void finish_stream();
+    void end_of_body();
+    [[noreturn]] void fail_with(const stream_error& e);
 
     std::string provider_name_;
     std::unique_ptr<exchange> x_;
     liveai::finish_reason finish_ = liveai::finish_reason::stop;
-    liveai::usage upstream_usage_{};
-    bool has_upstream_usage_ = false;
-    bool cancel_requested_ = false;
-    std::uint64_t tokens_ = 0;
+    bool finish_seen_ = false;
+    std::optional<liveai::usage> upstream_usage_;
     std::string text_;
 };
 

@@ -6,6 +6,10 @@
 #include <liveai/providers/http_stream_provider.hpp>
 #include <liveai/request.hpp>
 
+namespace boost::json {
+class value;
+}
+
 namespace liveai {
 
 class openai_provider final : public http_stream_provider {
@@ -14,7 +18,12 @@ public:
 
 protected:
     event_action on_event(std::string_view data, std::string& text) override;
-    bool ends_at_eof() const noexcept override { return false; }
 };
+
+// An in-stream or response error object as the contract's error: by its
+// type or string code (rate_limit_exceeded, server_error, ...), else by a
+// numeric code read as an HTTP status (429 -> upstream_rate_limited,
+// 5xx -> upstream_unavailable, retryable), else provider_error.
+stream_error openai_stream_error(const boost::json::value& error_value, std::string message);
 
 }  // namespace liveai

@@ -18,11 +18,15 @@ struct upstream_settings {
     // need none. The key is never stored in the config, nor logged.
     std::string api_key_env;
     std::string ca_file;  // extra PEM bundle, for private CAs
-    std::chrono::milliseconds connect_timeout{10'000};     // TCP + TLS
-    std::chrono::milliseconds first_byte_timeout{60'000};  // request sent to response header
-    std::chrono::milliseconds read_timeout{60'000};        // between two reads of the body
+    // Each fires well before the block's default deadlines (30 s to the first
+    // token, 30 s between two), so a slow attempt can still be retried.
+    std::chrono::milliseconds connect_timeout{5'000};      // resolve, TCP connect, TLS handshake: each
+    std::chrono::milliseconds first_byte_timeout{10'000};  // request write, and from it to the response header
+    std::chrono::milliseconds read_timeout{20'000};        // between two reads of the body
     // Retries before the first token only (never after one was sent), with
-    // capped exponential backoff and full jitter.
+    // capped exponential backoff and jitter. A Retry-After is honoured when
+    // the wait fits before the first-token deadline; otherwise the stream
+    // fails at once with the upstream's error.
     std::uint32_t max_retries = 2;
     std::chrono::milliseconds retry_base{250};
     std::chrono::milliseconds retry_max{8'000};
@@ -30,6 +34,16 @@ struct upstream_settings {
     std::size_t pool_size = 16;             // idle keep-alive connections per host and thread
     std::optional<double> temperature;
     std::optional<std::uint32_t> max_tokens;
+    // OpenAI: the request field that carries max_tokens. OpenAI itself wants
+    // "max_completion_tokens" (reasoning models refuse the old name);
+    // "max_tokens" is for OpenAI-compatible servers that know only that one.
+    std::string max_tokens_field = "max_completion_tokens";
+
+    // Not a TOML key: set by the engine from the block's deadlines. How long
+    // the provider may take to its first token, every attempt and wait
+    // included (zero: unbounded). No step outlasts it, and a retry that could
+    // not start before it is not waited for.
+    std::chrono::milliseconds first_token_budget{0};
 };
 
 }  // namespace liveai

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,7 +20,11 @@ void append_json_string(std::string& out, std::string_view text);
 // JSON payloads shared by both transports. With `type` set, a leading
 // "type" member is added (the WebSocket form).
 void append_chunk_json(std::string& out, std::uint64_t index, std::string_view text, bool with_type);
-void append_complete_json(std::string& out, finish_reason reason, const usage& u, std::uint64_t chunks, bool with_type);
+// `usage` is written as null when the provider reported none.
+void append_complete_json(std::string& out, finish_reason reason, const std::optional<usage>& u, std::uint64_t chunks,
+                          bool with_type);
+// The usage object, or null.
+void append_usage_json(std::string& out, const std::optional<usage>& u);
 void append_error_json(std::string& out, std::string_view code, std::string_view message, bool retryable, bool with_type);
 
 // SSE framing: "id: <stream_id>.<seq>\nevent: <name>\ndata: <json>\n\n".
@@ -34,7 +39,7 @@ public:
     static void ping(std::string& out);
 
     void chunk(std::string& out, std::uint64_t index, std::string_view text);
-    void complete(std::string& out, finish_reason reason, const usage& u, std::uint64_t chunks);
+    void complete(std::string& out, finish_reason reason, const std::optional<usage>& u, std::uint64_t chunks);
     void error(std::string& out, std::string_view code, std::string_view message, bool retryable);
 
 private:

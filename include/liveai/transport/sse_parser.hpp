@@ -45,6 +45,13 @@ public:
     // without data (which dispatches no event), as an EventSource keeps it.
     std::string_view last_event_id() const noexcept { return last_id_; }
 
+    // Lines that are no SSE field (an upstream that answers a 200 stream with
+    // a raw JSON error object, say), joined with LF: at most the first 64 KiB.
+    // Call end_of_input() at the end of the body so that an unterminated last
+    // line counts too.
+    std::string_view unframed() const noexcept { return unframed_; }
+    void end_of_input();
+
 private:
     // Handles one complete line; returns true when it dispatched an event.
     bool line(std::string_view text);
@@ -56,6 +63,7 @@ private:
     std::string last_id_;
     std::string dispatched_data_;
     std::string dispatched_type_;
+    std::string unframed_;
     std::optional<std::uint64_t> retry_;
     bool start_ = true;         // BOM check pending
     bool skip_lf_ = false;      // the previous read ended in CR
