@@ -320,17 +320,35 @@ BOOST_AUTO_TEST_CASE(tls_refuses_untrusted_certificates_and_wrong_host_names)
     {
         replay_upstream up(replay_upstream::tls_mode::untrusted);
         const auto out = run_openai(up, {fixture("openai/stream_basic.http")}, settings_for(up));
-        BOOST_TEST((out.failure == error::upstream_unavailable));
+        BOOST_TEST((out.failure == error::upstream_tls));
         BOOST_TEST(!out.retryable);
-        BOOST_TEST(out.message.find("certificate") != std::string::npos, out.message);
+        BOOST_TEST(out.message.find("self-signed certificate") != std::string::npos, out.message);
+        BOOST_TEST(out.attempts == 1u);
         BOOST_TEST(up.requests().empty());
     }
     {
         // The certificate names "localhost" only.
         replay_upstream up(replay_upstream::tls_mode::trusted);
         const auto out = run_openai(up, {fixture("openai/stream_basic.http")}, settings_for(up, "127.0.0.1"));
-        BOOST_TEST((out.failure == error::upstream_unavailable));
+        BOOST_TEST((out.failure == error::upstream_tls));
         BOOST_TEST(!out.retryable);
+        BOOST_TEST(out.message.find("IP address mismatch") != std::string::npos, out.message);
+        BOOST_TEST(up.requests().empty());
+    }
+    {
+        // Signed by the trusted CA, but expired.
+        replay_upstream up(replay_upstream::tls_mode::expired);
+        const auto out = run_openai(up, {fixture("openai/stream_basic.http")}, settings_for(up));
+        BOOST_TEST((out.failure == error::upstream_tls));
+        BOOST_TEST(out.message.find("certificate has expired") != std::string::npos, out.message);
+        BOOST_TEST(up.requests().empty());
+    }
+    {
+        // Trusted, but for another host name.
+        replay_upstream up(replay_upstream::tls_mode::other_host);
+        const auto out = run_openai(up, {fixture("openai/stream_basic.http")}, settings_for(up));
+        BOOST_TEST((out.failure == error::upstream_tls));
+        BOOST_TEST(out.message.find("hostname mismatch") != std::string::npos, out.message);
         BOOST_TEST(up.requests().empty());
     }
 }
@@ -430,6 +448,126 @@ BOOST_AUTO_TEST_CASE(an_openai_block_streams_through_sse_and_collect)
     BOOST_TEST(done.at("usage").at("input_tokens").as_int64() == 19);
     auto collected = post(s.port(), "/api/ai-block/gpt", R"({"prompt":"hi"})");
     BOOST_TEST(json::parse(collected.body()).at("text").as_string() == "Hello café 😀 日本語! ✨");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Every end-of-stream and error-mapping rule, one recorded fixture each, each
+// replayed with every byte in a write of its own and at random splits.
+BOOST_AUTO_TEST_SUITE(end_of_stream_rules)
+
+BOOST_AUTO_TEST_CASE(each_rule_with_every_byte_split)
+{
+    struct rule {
+        std::string fixture;
+        std::string text;
+        std::optional<error> failure;  // none: complete
+        liveai::finish_reason reason = liveai::finish_reason::stop;
+        bool retryable = false;
+        bool usage_reported = false;
+        std::string message;  // a part of the message the client gets
+    };
+    const std::vector<rule> rules{
+        // OpenAI-compatible.
+        {"openai/stream_basic.http", "Hello café 😀 日本語! ✨", {}, liveai::finish_reason::stop, false, true, ""},
+        {"openai/stream_finish_without_done.http", "Whole answer", {}, liveai::finish_reason::stop, false, false, ""},
+        {"openai/stream_done_without_finish.http", "Half an", error::upstream_protocol, {}, false, false, "without a finish_reason"},
+        {"openai/stream_truncated.http", "Never finished", error::upstream_protocol, {}, false, false, "cut off"},
+        {"openai/stream_cut_close_delimited.http", "Cut here", error::upstream_protocol, {}, false, false, "cut off"},
+        {"openai/stream_vllm_error.http", "Before", error::upstream_unavailable, {}, true, false, "CUDA out of memory"},
+        {"openai/stream_error_numeric_429.http", "Some", error::upstream_rate_limited, {}, true, false, "too many concurrent"},
+        {"openai/stream_error_inside.http", "Partial", error::upstream_unavailable, {}, true, false, ""},
+        {"openai/stream_compatible.http", "Local model says hi", {}, liveai::finish_reason::stop, false, false, ""},
+        // Gemini.
+        {"gemini/stream_basic.http", "Hello from Gemini ☀️", {}, liveai::finish_reason::stop, false, true, ""},
+        {"gemini/stream_cut_no_finish.http", "Never ends", error::upstream_protocol, {}, false, true, "cut off"},
+        {"gemini/stream_cut_mid_event.http", "Almost", error::upstream_protocol, {}, false, true, "cut off"},
+        {"gemini/stream_raw_error_after_tokens.http", "Some text", error::upstream_unavailable, {}, true, true, "overloaded"},
+        {"gemini/stream_error_inside.http", "Start", error::upstream_unavailable, {}, true, false, "overloaded"},
+        {"gemini/stream_blocked_prompt.http", "", {}, liveai::finish_reason::content_filter, false, true, ""},
+    };
+    replay_upstream up(replay_upstream::tls_mode::none);
+    BOOST_TEST_MESSAGE("| fixture | ends with | usage |");
+    for (const auto& r : rules) {
+        const bool gemini = r.fixture.starts_with("gemini/");
+        auto s = gemini ? settings_for(up, "localhost", "/v1beta") : settings_for(up);
+        s.max_retries = 0;
+        for (std::uint32_t seed : {1u, 2u, 3u}) {
+            // seed 1: every byte its own write, so every split point is seen.
+            auto script = std::vector<replay_response>{fixture(r.fixture, seed == 1 ? 1 : 7, seed, seed == 3 ? 1ms : 0ms)};
+            const auto out = gemini ? run_gemini(up, script, s) : run_openai(up, script, s);
+            BOOST_TEST_CONTEXT(r.fixture << " seed " << seed)
+            {
+                BOOST_TEST(out.text() == r.text);
+                BOOST_TEST((out.failure == r.failure), (out.failure ? liveai::to_code(*out.failure) : "complete") << ": " << out.message);
+                if (r.failure) {
+                    BOOST_TEST(out.retryable == r.retryable);
+                } else {
+                    BOOST_TEST(out.reason == r.reason);
+                    BOOST_TEST(out.usage.has_value() == r.usage_reported);
+                }
+                if (!r.message.empty()) BOOST_TEST(out.message.find(r.message) != std::string::npos, out.message);
+                if (seed == 1)
+                    BOOST_TEST_MESSAGE("| " << r.fixture << " | "
+                                            << (out.failure ? "error " + std::string(liveai::to_code(*out.failure)) +
+                                                                  (out.retryable ? " (retryable)" : "")
+                                                            : "complete " + std::string(liveai::to_string(out.reason)))
+                                            << " | " << (out.usage ? "reported" : "null") << " |");
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(http_error_answers_map_by_provider)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up, "localhost", "/v1beta");
+    s.max_retries = 0;
+    auto out = run_gemini(up, {fixture("gemini/error_400_api_key_invalid.http")}, s);
+    BOOST_TEST((out.failure == error::upstream_auth));
+    BOOST_TEST(out.message.find("API key not valid") != std::string::npos, out.message);
+    BOOST_TEST_MESSAGE("| gemini/error_400_api_key_invalid.http | error " << liveai::to_code(*out.failure) << " | - |");
+}
+
+BOOST_AUTO_TEST_CASE(an_in_stream_5xx_before_the_first_token_is_retried)
+{
+    // vLLM's error object with a numeric 500 code, before any token: retryable.
+    const std::string body = "data: {\"error\": {\"object\": \"error\", \"message\": \"engine restarting\", \"type\": \"InternalServerError\", "
+                             "\"param\": null, \"code\": 500}}\n\ndata: [DONE]\n\n";
+    replay_response early{"HTTP/1.1 200 OK\nContent-Type: text/event-stream\nContent-Length: " + std::to_string(body.size()) + "\n\n" + body};
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up);
+    s.max_retries = 1;
+    const auto out = run_openai(up, {early, fixture("openai/stream_basic.http")}, s);
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.attempts == 2u);
+    BOOST_TEST(out.text() == "Hello café 😀 日本語! ✨");
+}
+
+BOOST_AUTO_TEST_CASE(max_tokens_goes_out_under_the_configured_name)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up);
+    s.max_tokens = 64;
+    run_openai(up, {fixture("openai/stream_basic.http")}, s);
+    auto body = json::parse(up.requests().back().body).as_object();
+    BOOST_TEST(body.at("max_completion_tokens").as_int64() == 64);
+    BOOST_TEST(!body.contains("max_tokens"));
+    s.max_tokens_field = "max_tokens";
+    run_openai(up, {fixture("openai/stream_basic.http")}, s);
+    body = json::parse(up.requests().back().body).as_object();
+    BOOST_TEST(body.at("max_tokens").as_int64() == 64);
+    BOOST_TEST(!body.contains("max_completion_tokens"));
+}
+
+BOOST_AUTO_TEST_CASE(a_keyless_server_gets_no_authorization_header)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up);
+    s.api_key_env = "";
+    const auto out = run_openai(up, {fixture("openai/stream_compatible.http")}, s);
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(!up.requests().back().headers.contains("authorization"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

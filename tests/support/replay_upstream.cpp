@@ -84,7 +84,8 @@ struct replay_upstream::impl {
             http::request<http::string_body> req;
             auto [rec, rn] = co_await http::async_read(s, buffer, req, asio::as_tuple(use_awaitable));
             if (rec) co_return;
-            recorded_request r{std::string(req.method_string()), std::string(req.target()), {}, req.body()};
+            recorded_request r{std::string(req.method_string()), std::string(req.target()), {}, req.body(),
+                               std::chrono::steady_clock::now()};
             for (const auto& f : req) {
                 std::string name(f.name_string());
                 for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -180,7 +181,10 @@ replay_upstream::replay_upstream(tls_mode mode) : impl_(std::make_unique<impl>()
 {
     if (mode != tls_mode::none) {
         impl_->tls.emplace(ssl::context::tls_server);
-        const std::string name = mode == tls_mode::trusted ? "server" : "untrusted";
+        const std::string name = mode == tls_mode::trusted     ? "server"
+                                 : mode == tls_mode::untrusted ? "untrusted"
+                                 : mode == tls_mode::expired   ? "expired"
+                                                               : "other_host";
         impl_->tls->use_certificate_chain_file(certs_dir() + "/" + name + ".pem");
         impl_->tls->use_private_key_file(certs_dir() + "/" + name + ".key", ssl::context::pem);
     }

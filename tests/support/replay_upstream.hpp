@@ -32,13 +32,16 @@ struct recorded_request {
     std::string target;
     std::map<std::string, std::string> headers;  // lower-case names
     std::string body;
+    std::chrono::steady_clock::time_point at;  // when its head was read
 };
 
 std::string read_fixture(const std::string& relative_path);
 
 class replay_upstream {
 public:
-    enum class tls_mode { none, trusted, untrusted };
+    // trusted: signed by the test CA for localhost; untrusted: self-signed;
+    // expired: signed by the CA, expired; other_host: signed by the CA for another name.
+    enum class tls_mode { none, trusted, untrusted, expired, other_host };
     explicit replay_upstream(tls_mode mode = tls_mode::none);
     ~replay_upstream();
 
