@@ -96,6 +96,10 @@ int main(int argc, char** argv)
     if (opts->check) {
         try {
             const auto config = liveai::load_config_file(*opts->check);
+            for (const auto& w : liveai::config_warnings(config)) std::cerr << *opts->check << ": warning: " << w << "\n";
+            const auto missing = liveai::missing_api_keys(config);
+            for (const auto& p : missing) std::cerr << *opts->check << ": " << p << "\n";
+            if (!missing.empty()) return 1;
             std::cout << *opts->check << ": ok (" << config.blocks.size() << " blocks)\n";
             return 0;
         } catch (const liveai::config_error& e) {
@@ -109,6 +113,11 @@ int main(int argc, char** argv)
         config = liveai::load_config_file(opts->config);
     } catch (const liveai::config_error& e) {
         for (const auto& p : e.problems()) std::cerr << p << "\n";
+        return 1;
+    }
+    for (const auto& w : liveai::config_warnings(config)) std::cerr << opts->config << ": warning: " << w << "\n";
+    if (const auto missing = liveai::missing_api_keys(config); !missing.empty()) {
+        for (const auto& p : missing) std::cerr << opts->config << ": " << p << "\n";
         return 1;
     }
     if (opts->host) config.server.host = *opts->host;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -264,7 +265,7 @@ void read_mock(table_reader& r, mock_settings& m)
     r.finish();
 }
 
-void read_upstream(table_reader& r, upstream_settings& u)
+void read_upstream(table_reader& r, upstream_settings& u, bool openai)
 {
     if (const auto* node = r.string("base_url", u.base_url, 2048, false)) {
         std::string why;
@@ -288,6 +289,14 @@ void read_upstream(table_reader& r, upstream_settings& u)
     std::optional<std::uint32_t> max_tokens;
     r.optional_integer("max_tokens", max_tokens, 1, 10'000'000);
     if (max_tokens) u.max_tokens = max_tokens;
+    if (openai) {
+        if (const auto* node = r.string("max_tokens_field", u.max_tokens_field)) {
+            if (u.max_tokens_field != "max_completion_tokens" && u.max_tokens_field != "max_tokens")
+                r.problems().add(node->source(), r.key_path("max_tokens_field"),
+                                 "must be \"max_completion_tokens\" (OpenAI) or \"max_tokens\" (servers that know only that); got \"" +
+                                     u.max_tokens_field + "\"");
+        }
+    }
     if (const auto* node = r.get("temperature")) {
         const auto value = node->value<double>();
         if (!(node->is_floating_point() || node->is_integer()) || !value)
@@ -350,7 +359,7 @@ void read_block(table_reader& r, block_config& b)
         }
         table_reader tr(r.problems(), *table, r.key_path(kind));
         if (kind == "mock") read_mock(tr, b.mock);
-        else read_upstream(tr, b.upstream);
+        else read_upstream(tr, b.upstream, kind == "openai");
     }
     r.finish();
 }
@@ -409,6 +418,40 @@ app_config parse_config(std::string_view toml_text, std::string_view source_name
         problems.add_plain("no blocks are configured (add a [blocks.<name>] table)");
     if (!problems.problems().empty()) throw config_error(std::move(problems.problems()));
     return config;
+}
+
+std::vector<std::string> missing_api_keys(const app_config& config)
+{
+    std::vector<std::string> problems;
+    for (const auto& b : config.blocks) {
+        if (b.provider == provider_kind::mock || b.upstream.api_key_env.empty()) continue;
+        const char* value = std::getenv(b.upstream.api_key_env.c_str());
+        if (!value || !*value)
+            problems.push_back("blocks." + b.name + ": the environment variable " + b.upstream.api_key_env +
+                               " (its api_key_env) is not set; set it to the API key, or set api_key_env = \"\" in [blocks." +
+                               b.name + "." + std::string(to_string(b.provider)) + "] for a server that needs no key");
+    }
+    return problems;
+}
+
+std::vector<std::string> config_warnings(const app_config& config)
+{
+    std::vector<std::string> warnings;
+    for (const auto& b : config.blocks) {
+        if (b.provider == provider_kind::mock || b.upstream.max_retries == 0) continue;
+        const auto budget = first_token_budget(b.deadlines);
+        if (budget.count() == 0) continue;
+        // An upstream that accepts and never answers fails an attempt after
+        // first_byte_timeout; the first retry waits at least retry_base / 2.
+        const auto slow_attempt = b.upstream.first_byte_timeout + b.upstream.retry_base / 2;
+        if (slow_attempt >= budget)
+            warnings.push_back("blocks." + b.name + ": max_retries = " + std::to_string(b.upstream.max_retries) +
+                               " can never apply to a slow upstream: first_byte_timeout_ms (" +
+                               std::to_string(b.upstream.first_byte_timeout.count()) + ") plus the shortest backoff (" +
+                               std::to_string(b.upstream.retry_base.count() / 2) + " ms) is not less than the first-token deadline (" +
+                               std::to_string(budget.count()) + " ms); lower first_byte_timeout_ms or raise first_token_timeout_ms");
+    }
+    return warnings;
 }
 
 app_config load_config_file(const std::string& path)

@@ -33,4 +33,13 @@ app_config load_config_file(const std::string& path);
 // The same for text in memory; `source_name` is used in messages.
 app_config parse_config(std::string_view toml_text, std::string_view source_name);
 
+// What the environment lacks for a config: each openai/gemini block whose
+// api_key_env names a variable that is not set (api_key_env = "" needs none).
+// The server refuses to start on any of them; --check-config lists them.
+std::vector<std::string> missing_api_keys(const app_config& config);
+
+// Settings that are valid but defeat each other, e.g. retries that can never
+// happen because one slow attempt outlasts the block's first-token deadline.
+std::vector<std::string> config_warnings(const app_config& config);
+
 }  // namespace liveai

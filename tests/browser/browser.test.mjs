@@ -218,3 +218,46 @@ test('React hooks: useAIBlockStreaming renders text as it streams', async () => 
   console.log(`# react: ${states.size} distinct renders of the streamed text; Stop cancelled on the server`);
   await page.close();
 });
+
+test('usage is null when the provider reported none, over every transport', async () => {
+  // An OpenAI-compatible upstream that reports no usage, as llama.cpp does.
+  const http = await import('node:http');
+  const os = await import('node:os');
+  const chunk = (text, finish) => `data: {"object":"chat.completion.chunk","model":"local","choices":[{"index":0,"delta":{"content":"${text}"},"finish_reason":${finish}}]}\n\n`;
+  const upstream = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.end(chunk('no', 'null') + chunk(' usage', 'null') + chunk('', '"stop"') + 'data: [DONE]\n\n');
+    });
+  });
+  await new Promise((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const config = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'liveai-')), 'nousage.toml');
+  fs.writeFileSync(config, '[server]\nhost = "127.0.0.1"\nlog_level = "warn"\n[blocks.local]\nprovider = "openai"\n' +
+    'model = "local"\nstreaming = true\n[blocks.local.openai]\nbase_url = "http://127.0.0.1:' + upstream.address().port +
+    '/v1"\napi_key_env = ""\n');
+  const local = await startServer(config);
+  try {
+    const page = await browser.newPage();
+    await page.goto(local.url + '/');
+    const results = await page.evaluate(async () => {
+      const { StreamClient } = await import('/streamClient.js');
+      const out = {};
+      for (const transport of ['sse', 'fetch', 'ws']) {
+        let completed;
+        const c = new StreamClient({ block: 'local', prompt: 'hi', transport, onComplete: (ev, text) => { completed = { usage: ev.usage, text }; } });
+        for await (const ev of c.start()) { /* drain */ }
+        out[transport] = completed;
+      }
+      return out;
+    });
+    for (const transport of ['sse', 'fetch', 'ws']) {
+      assert.equal(results[transport]?.text, 'no usage', transport);
+      assert.equal(results[transport].usage, null, transport);
+    }
+    await page.close();
+  } finally {
+    await local.stop();
+    upstream.close();
+  }
+});

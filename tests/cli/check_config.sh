@@ -17,6 +17,28 @@ echo "$out"
 grep -qF "$bad:2:8: server.port: expected an integer, got a string" <<<"$out" || fail "no port problem"
 grep -qF "$bad:5:1: blocks.a.streeming: unknown key" <<<"$out" || fail "no unknown-key problem"
 
+# An api_key_env naming a variable that is not set: refused, naming it, by
+# --check-config and by the server at startup; api_key_env = "" needs no key.
+unset LIVEAI_CHECK_NO_SUCH_KEY
+printf '[blocks.gpt]\nprovider = "openai"\nmodel = "m"\n[blocks.gpt.openai]\nbase_url = "http://127.0.0.1:9/v1"\napi_key_env = "LIVEAI_CHECK_NO_SUCH_KEY"\n' > "$bad"
+if out=$("$server" --check-config "$bad" 2>&1); then fail "a missing API key variable was accepted"; fi
+echo "$out"
+grep -qF "blocks.gpt: the environment variable LIVEAI_CHECK_NO_SUCH_KEY (its api_key_env) is not set" <<<"$out" || fail "no missing-key problem"
+if out=$(timeout 10 "$server" --config "$bad" --port 0 2>&1); then fail "the server started without its API key"; fi
+grep -qF "LIVEAI_CHECK_NO_SUCH_KEY" <<<"$out" || fail "the server did not name the missing variable"
+LIVEAI_CHECK_NO_SUCH_KEY=sk-x "$server" --check-config "$bad" >/dev/null || fail "a set API key variable was refused"
+printf '[blocks.local]\nprovider = "openai"\nmodel = "m"\n[blocks.local.openai]\nbase_url = "http://127.0.0.1:9/v1"\napi_key_env = ""\n' > "$bad"
+"$server" --check-config "$bad" >/dev/null || fail "api_key_env = \"\" (a keyless server) was refused"
+
+# Timeouts that make retries impossible: accepted, with a warning saying why.
+printf '[blocks.slow]\nprovider = "openai"\nmodel = "m"\nfirst_token_timeout_ms = 30000\n[blocks.slow.openai]\napi_key_env = ""\nfirst_byte_timeout_ms = 60000\n' > "$bad"
+out=$("$server" --check-config "$bad" 2>&1) || fail "a config with useless retries was refused"
+echo "$out"
+grep -qF "warning: blocks.slow: max_retries = 2 can never apply to a slow upstream" <<<"$out" || fail "no warning for impossible retries"
+printf '[blocks.g]\nprovider = "openai"\nmodel = "m"\n[blocks.g.openai]\napi_key_env = ""\nmax_tokens_field = "n_predict"\n' > "$bad"
+if out=$("$server" --check-config "$bad" 2>&1); then fail "a bad max_tokens_field was accepted"; fi
+grep -qF "blocks.g.openai.max_tokens_field" <<<"$out" || fail "no max_tokens_field problem"
+
 if "$server" --check-config /nonexistent.toml 2>/dev/null; then fail "a missing file was accepted"; fi
 if "$server" --no-such-flag 2>/dev/null; then fail "an unknown flag was accepted"; fi
 "$server" --help | grep -q -- "--check-config" || fail "--help does not list --check-config"

@@ -12,6 +12,8 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jsonschema
 import yaml
@@ -41,6 +43,14 @@ streaming = true
 [blocks.silent.mock]
 tokens = 2
 first_token_delay_ms = 500
+
+[blocks.nousage]
+provider = "openai"
+model = "local"
+streaming = true
+[blocks.nousage.openai]
+base_url = "http://127.0.0.1:{upstream_port}/v1"
+api_key_env = ""
 
 [blocks.nostream]
 provider = "mock"
@@ -197,11 +207,34 @@ class WebSocket:
         return json.loads(payload)
 
 
+class NoUsageUpstream(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that reports no usage (as llama.cpp and
+    vLLM do without stream_options): its stream ends with finish_reason and
+    [DONE], byte for byte as such servers send it."""
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        chunk = ('data: {"object":"chat.completion.chunk","model":"local","choices":'
+                 '[{"index":0,"delta":{"content":"%s"},"finish_reason":%s}]}\n\n')
+        body = (chunk % ("no", "null") + chunk % (" usage", "null") + chunk % ("", '"stop"') + "data: [DONE]\n\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
 def main():
     server_binary, schema_path = sys.argv[1], sys.argv[2]
     contract = Contract(schema_path)
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), NoUsageUpstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
-        f.write(CONFIG)
+        f.write(CONFIG.replace("{upstream_port}", str(upstream.server_address[1])))
         config_path = f.name
     proc = subprocess.Popen([server_binary, "--config", config_path, "--port", "0"],
                             stdout=subprocess.PIPE, text=True)
@@ -257,6 +290,24 @@ def main():
         ws.send({"type": "nonsense"})
         contract.validate("WsError", ws.receive(), "ws error message")
         contract.validate("WsCancel", {"type": "cancel"}, "ws cancel message")
+
+        # A provider that reported no usage: null in SSE, WebSocket and collect.
+        status, _, body = http(port, "GET", "/api/stream/ai-block/nousage?prompt=hi")
+        events, _ = check_stream(contract, body, "complete", "sse no usage")
+        check("sse no usage: usage is null", json.loads(events[-1]["data"])["usage"] is None, events[-1]["data"])
+        status, _, body = http(port, "POST", "/api/ai-block/nousage", {"prompt": "hi"})
+        collected = json.loads(body)
+        contract.validate("CollectResponse", collected, "collect no usage")
+        check("collect no usage: usage is null", status == 200 and collected["usage"] is None, body)
+        ws = WebSocket(port, "/api/ws/ai-block/nousage")
+        ws.send({"type": "start", "prompt": "hi"})
+        while True:
+            msg = ws.receive()
+            contract.validate({"chunk": "WsChunk", "complete": "WsComplete", "error": "WsError"}[msg["type"]], msg,
+                              f"ws no usage {msg['type']}")
+            if msg["type"] != "chunk":
+                break
+        check("ws no usage: usage is null", msg["type"] == "complete" and msg["usage"] is None, msg)
 
         # Resume (additions): opt-in preamble, Last-Event-ID answers, DELETE.
         status, _, body = http(port, "GET", "/api/stream/ai-block/fast?prompt=resume&resumable=1")

@@ -41,3 +41,24 @@ BOOST_AUTO_TEST_CASE(websocket_messages)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+#include <liveai/client/stream_event.hpp>
+#include <liveai/error.hpp>
+
+BOOST_AUTO_TEST_SUITE(client_stream_event)
+
+BOOST_AUTO_TEST_CASE(complete_with_usage_or_null)
+{
+    using liveai::client::parse_stream_event;
+    auto e = parse_stream_event("complete", R"({"finish_reason":"stop","usage":{"input_tokens":3,"output_tokens":4},"chunks":4})", "a.5");
+    BOOST_REQUIRE(e.usage.has_value());
+    BOOST_TEST(e.usage->input_tokens == 3u);
+    BOOST_TEST(e.usage->output_tokens == 4u);
+    e = parse_stream_event("complete", R"({"finish_reason":"stop","usage":null,"chunks":4})", "a.5");
+    BOOST_TEST(!e.usage.has_value());
+    BOOST_TEST(e.chunks == 4u);
+    BOOST_CHECK_THROW(parse_stream_event("complete", R"({"finish_reason":"stop","usage":7,"chunks":4})", "a.5"), liveai::stream_error);
+    BOOST_CHECK_THROW(parse_stream_event("complete", R"({"finish_reason":"stop","chunks":4})", "a.5"), liveai::stream_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -12,6 +12,9 @@
 // has streaming disabled (409), the collect endpoint answers instead.
 //
 // Statuses: idle, connecting, streaming, reconnecting, done, stopped, error.
+//
+// A `complete` event's usage is {input_tokens, output_tokens}, or null when the
+// provider reported none (the server never makes numbers up).
 
 const TERMINAL = new Set(['complete', 'error']);
 
