@@ -74,6 +74,8 @@ std::unique_ptr<token_stream> engine::open(const block_config& block, request re
         provider = std::make_unique<gemini_provider>(std::move(upstream), block.model, block.system_prompt, std::move(req));
         break;
     }
+    const auto& d = block.deadlines;
+    if (d.first_token.count() == 0 && d.idle.count() == 0 && d.total.count() == 0) return provider;
     return std::make_unique<compose::deadline_stream>(std::move(provider), block.deadlines);
 }
 

@@ -41,6 +41,13 @@ public:
     // `cancelled`. Call it on the stream's executor.
     virtual void cancel() noexcept = 0;
 
+    // True when cancel() always makes a pending next() return within a few
+    // milliseconds, whatever it waits for (the built-in providers do; tests
+    // hold them to it). A decorator such as compose::deadline_stream then
+    // awaits next() directly; otherwise it races next() against its deadline
+    // in a child coroutine, which costs more per token.
+    virtual bool stops_promptly() const noexcept { return false; }
+
     state current_state() const noexcept { return state_; }
     bool done() const noexcept { return state_ != state::open; }
     liveai::finish_reason finish_reason() const noexcept { return reason_; }

@@ -54,6 +54,8 @@ struct http_stream_provider::exchange {
     bool body_done = false;
     std::string error_body;
     unsigned requests_sent = 0;
+    // The slot of the coroutine awaiting next(), while it waits.
+    asio::cancellation_slot caller_slot;
     std::string key;  // kept only to scrub it from upstream messages
 
     static upstream::exchange_limits limits_of(const upstream_settings& s, bool tls)
@@ -125,27 +127,6 @@ asio::awaitable<void> drain_then_pool(std::unique_ptr<detail::upstream_connectio
     if (!p->get().keep_alive()) co_return;
     detail::pool_of(c->lowest().get_executor()).give_back(key, std::move(c), limit);
 }
-
-// While a next() waits, a cancellation of the coroutine awaiting it becomes
-// the stream's own cancellation. Cleared on exit, so a later emission of the
-// caller's slot never reaches a stream that is no longer waiting.
-class slot_forwarding {
-public:
-    template <class Handler>
-    slot_forwarding(asio::cancellation_slot slot, Handler h) : slot_(slot)
-    {
-        if (slot_.is_connected()) slot_.assign(std::move(h));
-    }
-    ~slot_forwarding()
-    {
-        if (slot_.is_connected()) slot_.clear();
-    }
-    slot_forwarding(const slot_forwarding&) = delete;
-    slot_forwarding& operator=(const slot_forwarding&) = delete;
-
-private:
-    asio::cancellation_slot slot_;
-};
 
 }  // namespace
 
@@ -278,6 +259,22 @@ void http_stream_provider::fail_with(const stream_error& failure)
     throw stream_error(static_cast<liveai::error>(failure.code().value()), std::move(message), failure.retryable());
 }
 
+// A cancellation of the coroutine awaiting next() becomes the stream's own.
+// Asio clears that coroutine's slot whenever one of its operations completes
+// (each is bound to the stream's own signal instead), so this is renewed
+// before every wait.
+void http_stream_provider::listen_to_caller() noexcept
+{
+    auto& slot = x_->caller_slot;
+    if (!slot.is_connected()) return;
+    auto forward = [this](asio::cancellation_type type) {
+        if ((type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                     asio::cancellation_type::total)) != asio::cancellation_type::none)
+            request_cancel();
+    };
+    slot.assign(forward);
+}
+
 // Performs steps until the machine asks for the body (read_body) or ends (close).
 asio::awaitable<void> http_stream_provider::perform_until_body()
 {
@@ -287,6 +284,7 @@ asio::awaitable<void> http_stream_provider::perform_until_body()
     const auto now = [] { return upstream::clock::now(); };
     const auto where = x.target.host + ":" + x.target.port;
     for (;;) {
+        listen_to_caller();
         if (fsm.cancelled()) a = {};
         switch (a.what) {
         case action::type::read_body:
@@ -430,6 +428,7 @@ asio::awaitable<void> http_stream_provider::perform_until_body()
             x.error_body.clear();
             x.conn->lowest().expires_after(a.timeout);
             while (!x.parser->is_done() && x.error_body.size() < 64 * 1024) {
+                listen_to_caller();
                 x.parser->get().body().data = x.body_buffer.data();
                 x.parser->get().body().size = x.body_buffer.size();
                 auto read = on_stream(*x.conn, [&](auto& s) { return http::async_read_some(s, x.conn->buffer, *x.parser, x.bound()); });
@@ -514,12 +513,15 @@ asio::awaitable<std::optional<token>> http_stream_provider::next()
     if (done()) co_return std::nullopt;
     auto& x = *x_;
     auto& fsm = x.fsm;
-    auto forward = [this](asio::cancellation_type type) {
-        if ((type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
-                     asio::cancellation_type::total)) != asio::cancellation_type::none)
-            request_cancel();
-    };
-    slot_forwarding forwarding((co_await asio::this_coro::cancellation_state).slot(), forward);
+    x.caller_slot = (co_await asio::this_coro::cancellation_state).slot();
+    struct stop_listening {
+        asio::cancellation_slot& slot;
+        ~stop_listening()
+        {
+            if (slot.is_connected()) slot.clear();
+            slot = {};
+        }
+    } listening{x.caller_slot};
     try {
         if (fsm.current() == upstream::phase::idle) x.next_step = fsm.start(upstream::clock::now());
         for (;;) {
@@ -547,6 +549,7 @@ asio::awaitable<std::optional<token>> http_stream_provider::next()
                 // Before the first token a read may not outlast the first-token deadline.
                 const auto limit = fsm.delivered_tokens() ? x.settings.read_timeout : x.next_step.timeout;
                 x.conn->lowest().expires_after(limit);
+                listen_to_caller();
                 auto read = on_stream(*x.conn, [&](auto& s) { return http::async_read_some(s, x.conn->buffer, *x.parser, x.bound()); });
                 auto [ec, n] = co_await std::move(read);
                 if (ec == http::error::need_buffer) ec = {};

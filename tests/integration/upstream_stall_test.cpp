@@ -8,6 +8,9 @@
 #include "../support/run_coro.hpp"
 #include "../support/stalling_listener.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -107,7 +110,7 @@ struct run_result {
 // the deadline decorator) and waits for its end; `cancel_after` calls cancel()
 // that long after the start, otherwise the deadline ends it.
 run_result run(const std::string& phase, std::optional<std::chrono::milliseconds> cancel_after,
-               std::chrono::milliseconds first_token)
+               std::chrono::milliseconds first_token, bool by_slot = false)
 {
     auto up = make_upstream(phase);
     liveai::engine engine({block_for(up, first_token)});
@@ -126,15 +129,28 @@ run_result run(const std::string& phase, std::optional<std::chrono::milliseconds
         ended = steady::now();
     };
     asio::steady_timer timer(ioc);
+    asio::cancellation_signal signal;
     start = steady::now();
     event = start + (cancel_after ? *cancel_after : first_token);
     if (cancel_after) {
         timer.expires_at(event);
         timer.async_wait([&](const boost::system::error_code& ec) {
-            if (!ec) stream->cancel();
+            if (ec) return;
+            // As a client that leaves does (the session's coroutine is
+            // cancelled), or as a WebSocket `cancel` does.
+            if (by_slot) signal.emit(asio::cancellation_type::terminal);
+            else stream->cancel();
         });
     }
-    run_coro(ioc, task(), 20s);
+    if (by_slot) {
+        bool finished = false;
+        auto done = [&](std::exception_ptr) { finished = true; };
+        asio::co_spawn(ioc, task(), asio::bind_cancellation_slot(signal.slot(), done));
+        ioc.run_for(20s);
+        BOOST_REQUIRE(finished);
+    } else {
+        run_coro(ioc, task(), 20s);
+    }
     timer.cancel();
     out.latency = std::chrono::duration_cast<std::chrono::microseconds>(ended - event);
     if (const auto closed = up.closed_within(2s))
@@ -179,6 +195,23 @@ BOOST_AUTO_TEST_CASE(cancel_in_every_phase_ends_the_stream_within_50_ms_and_send
             BOOST_TEST_MESSAGE("| " << phase << " | " << r.ended << " | " << ms(r.latency) << " | "
                                     << (r.close_latency ? ms(*r.close_latency) : std::string("-")) << " | " << r.requests
                                     << " (" << r.requests_after << ") |");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_the_awaiting_coroutine_in_every_phase_does_the_same)
+{
+    for (const std::string phase : {"connect", "tls_handshake", "read_header", "read_body", "backoff"}) {
+        BOOST_TEST_CONTEXT("phase " << phase)
+        {
+            const auto r = run(phase, 100ms, 30'000ms, true);
+            BOOST_TEST(r.ended == "cancelled");
+            BOOST_TEST(r.latency < 50ms);
+            BOOST_TEST(r.requests_after == 0u);
+            if (phase == "tls_handshake" || phase == "read_header" || phase == "read_body") {
+                BOOST_REQUIRE(r.close_latency.has_value());
+                BOOST_TEST(*r.close_latency < 50ms);
+            }
         }
     }
 }

@@ -12,18 +12,18 @@
 
 namespace liveai::compose {
 
-// next() runs the inner stream's next() as a child operation and waits for
-// whichever comes first, its answer or the nearest deadline. At a deadline it
-// cancels the inner stream (cancel() and a terminal cancellation of the child)
-// and throws stream_error with first_token_timeout, idle_timeout or
-// deadline_exceeded at once, even when the inner stream is slow to stop; what
-// the inner stream yields or throws after that is dropped. An inner stream
-// still winding down is kept alive until it does, also past this object's
-// destruction, so it must not outlive its io_context's run either (as any
-// stream).
+// At a deadline the inner stream is told to stop (cancel(), and a terminal
+// cancellation of its pending next()) and next() throws stream_error with
+// first_token_timeout, idle_timeout or deadline_exceeded; what the inner
+// stream yields or throws after that is dropped.
 //
-// An answer the inner stream gives without suspending costs no timer
-// operation; a pending one costs one timer wait.
+// An inner stream whose stops_promptly() is true (the built-in providers) is
+// awaited directly: it returns within milliseconds of the cancel, and a fast
+// stream costs one timer operation per deadline period, not per token. Any
+// other stream's next() runs as a child coroutine raced against the
+// deadline, so the deadline holds even when that stream is slow to stop; it
+// is kept alive until it does, also past this object's destruction, so it
+// must not outlive its io_context's run either (as any stream).
 class deadline_stream final : public token_stream {
 public:
     deadline_stream(std::unique_ptr<token_stream> inner, liveai::deadlines limits);
@@ -31,6 +31,7 @@ public:
 
     boost::asio::awaitable<std::optional<token>> next() override;
     void cancel() noexcept override;
+    bool stops_promptly() const noexcept override { return true; }
 
     // The wrapped stream (for attempts, metrics, tests).
     token_stream& inner() noexcept;
@@ -38,9 +39,12 @@ public:
 private:
     struct race;
 
-    [[noreturn]] void fire(liveai::error which, std::chrono::milliseconds limit);
+    static void arm(const std::shared_ptr<race>& r);
+    void before_wait();
+    [[noreturn]] void fire();
     std::optional<token> take_answer();
     void end_cancelled() noexcept;
+    boost::asio::awaitable<std::optional<token>> next_raced();
 
     std::shared_ptr<race> race_;
     liveai::deadlines limits_;

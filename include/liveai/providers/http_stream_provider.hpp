@@ -27,6 +27,7 @@ public:
     // closed, so the upstream stops generating (and billing).
     boost::asio::awaitable<std::optional<token>> next() override;
     void cancel() noexcept override;
+    bool stops_promptly() const noexcept override { return true; }
 
     // How many requests were counted as attempts (1 + retries), for tests and logs.
     unsigned attempts() const noexcept;
@@ -80,6 +81,7 @@ private:
     boost::asio::awaitable<void> perform_until_body();
     std::optional<token> parse_pending();
     void request_cancel() noexcept;
+    void listen_to_caller() noexcept;
     void end_cancelled() noexcept;
     void close_upstream() noexcept;
     void finish_stream();

@@ -28,6 +28,7 @@ public:
 
     boost::asio::awaitable<std::optional<token>> next() override;
     void cancel() noexcept override;
+    bool stops_promptly() const noexcept override { return true; }
 
     // Number of tokens this stream yields when it runs to the end.
     std::uint32_t planned_tokens() const noexcept { return total_; }
