@@ -267,3 +267,69 @@ BOOST_AUTO_TEST_CASE(a_retry_after_past_the_deadline_fails_at_once_with_the_upst
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(upstream_stall_deadlines)
+
+BOOST_AUTO_TEST_CASE(idle_and_total_deadlines_end_a_real_provider_at_the_deadline)
+{
+    ::setenv("LIVEAI_TEST_KEY", "sk-stall-test", 1);
+    struct expectation {
+        std::string what;
+        liveai::deadlines limits;
+        std::optional<std::size_t> hang_after;  // body bytes; nullopt: no header at all
+        std::string code;
+        std::chrono::milliseconds at;
+    };
+    // The body of stream_basic up to the end of the event carrying "Hello".
+    const auto raw = read_fixture("openai/stream_basic.http");
+    const auto body_start = raw.find("\n\n") + 2;
+    const auto after_hello = raw.find("\n\n", raw.find("Hello")) + 2 - body_start;
+    for (const auto& c : std::vector<expectation>{
+             {"idle, stalled after a token", {30'000ms, 300ms, 0ms}, after_hello, "idle_timeout", 300ms},
+             {"total, stalled before the header", {0ms, 0ms, 300ms}, std::nullopt, "deadline_exceeded", 300ms},
+             {"total, stalled after a token", {30'000ms, 30'000ms, 300ms}, after_hello, "deadline_exceeded", 300ms}}) {
+        BOOST_TEST_CONTEXT(c.what)
+        {
+            replay_upstream up(replay_upstream::tls_mode::none);
+            replay_response r{raw, 4096};
+            if (c.hang_after) r.hang_after_body_bytes = *c.hang_after;
+            else r.hang_before_head = true;
+            up.script({r});
+            liveai::block_config b;
+            b.name = "d";
+            b.provider = liveai::provider_kind::openai;
+            b.model = "m";
+            b.deadlines = c.limits;
+            b.upstream.base_url = up.base_url();
+            b.upstream.api_key_env = "LIVEAI_TEST_KEY";
+            liveai::engine engine({b});
+            asio::io_context ioc;
+            auto stream = engine.open(*engine.find("d"), liveai::request{"x"});
+            std::string code;
+            std::size_t tokens = 0;
+            const auto start = steady::now();
+            steady::time_point last_token = start;
+            auto task = [&]() -> asio::awaitable<void> {
+                try {
+                    while (co_await stream->next()) {
+                        ++tokens;
+                        last_token = steady::now();
+                    }
+                } catch (const liveai::stream_error& e) {
+                    code = liveai::to_code(e.code());
+                }
+            };
+            run_coro(ioc, task(), 10s);
+            const auto ended = steady::now();
+            const auto expected = (c.code == "idle_timeout" ? last_token : start) + c.at;
+            BOOST_TEST(code == c.code);
+            BOOST_TEST(tokens == (c.hang_after ? 1u : 0u));
+            BOOST_TEST((ended >= expected - 5ms));  // the coarse clock may round down a few ms
+            BOOST_TEST((ended - expected < 50ms));
+            BOOST_TEST(up.wait_for_client_close(2s));
+            BOOST_TEST(up.requests().size() == 1u);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
