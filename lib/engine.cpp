@@ -8,6 +8,8 @@
 
 #include <liveai/compose/deadline_stream.hpp>
 
+#include "providers/upstream.hpp"
+
 namespace liveai {
 
 std::string_view to_string(provider_kind kind) noexcept
@@ -31,7 +33,17 @@ std::chrono::milliseconds first_token_budget(const liveai::deadlines& d) noexcep
     return d.first_token.count() > 0 ? d.first_token : d.total;
 }
 
-engine::engine(std::vector<block_config> blocks) : blocks_(std::move(blocks)) {}
+engine::engine(std::vector<block_config> blocks) : blocks_(std::move(blocks))
+{
+    // Load TLS contexts (the system CA store) now, not on an I/O thread at a
+    // stream's first handshake, where it would stall every stream of that thread.
+    for (const auto& b : blocks_) {
+        if (b.provider == provider_kind::mock) continue;
+        std::string why;
+        if (const auto target = detail::parse_base_url(b.upstream.base_url, why); target && target->tls)
+            detail::shared_tls_context(b.upstream.ca_file);
+    }
+}
 
 const block_config* engine::find(std::string_view name) const noexcept
 {

@@ -27,6 +27,9 @@ struct collect_result {
 // each stream it returns belongs to the executor that awaits it.
 class engine {
 public:
+    // Loads the TLS context of every https block (the system CA store) here,
+    // so no I/O thread blocks on it later; throws stream_error when a
+    // block's ca_file cannot be loaded.
     explicit engine(std::vector<block_config> blocks);
 
     const std::vector<block_config>& blocks() const noexcept { return blocks_; }

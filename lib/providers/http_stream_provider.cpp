@@ -283,6 +283,15 @@ asio::awaitable<void> http_stream_provider::perform_until_body()
     auto& a = x.next_step;
     const auto now = [] { return upstream::clock::now(); };
     const auto where = x.target.host + ":" + x.target.port;
+    // Writing the request and reading the header fail alike: a peer that
+    // closed before any byte came back tells a stale pooled connection.
+    const auto request_failed = [&](const boost::system::error_code& ec, const char* timeout_text) {
+        if (ec == beast::error::timeout)
+            return fsm.failure(stream_error(error::upstream_timeout, provider_name_ + timeout_text + ms(a.timeout)),
+                               failure_kind::timeout, now());
+        return fsm.failure(stream_error(error::upstream_unavailable, provider_name_ + " connection failed: " + ec.message()),
+                           closed_by_peer(ec) ? failure_kind::closed_before_data : failure_kind::other, now());
+    };
     for (;;) {
         listen_to_caller();
         if (fsm.cancelled()) a = {};
@@ -395,14 +404,7 @@ asio::awaitable<void> http_stream_provider::perform_until_body()
             auto write = on_stream(*x.conn, [&](auto& s) { return http::async_write(s, req, x.bound()); });
             auto [ec, n] = co_await std::move(write);
             if (fsm.cancelled()) break;
-            if (ec == beast::error::timeout)
-                a = fsm.failure(stream_error(error::upstream_timeout, provider_name_ + " took the request for longer than " + ms(a.timeout)),
-                                failure_kind::timeout, now());
-            else if (ec)
-                a = fsm.failure(stream_error(error::upstream_unavailable, provider_name_ + " connection failed: " + ec.message()),
-                                closed_by_peer(ec) ? failure_kind::closed_before_data : failure_kind::other, now());
-            else
-                a = fsm.success(now());
+            a = ec ? request_failed(ec, " took the request for longer than ") : fsm.success(now());
             break;
         }
         case action::type::read_header: {
@@ -412,12 +414,8 @@ asio::awaitable<void> http_stream_provider::perform_until_body()
             auto read = on_stream(*x.conn, [&](auto& s) { return http::async_read_header(s, x.conn->buffer, *x.parser, x.bound()); });
             auto [ec, n] = co_await std::move(read);
             if (fsm.cancelled()) break;
-            if (ec == beast::error::timeout)
-                a = fsm.failure(stream_error(error::upstream_timeout, provider_name_ + " sent no response header within " + ms(a.timeout)),
-                                failure_kind::timeout, now());
-            else if (ec)
-                a = fsm.failure(stream_error(error::upstream_unavailable, provider_name_ + " connection failed: " + ec.message()),
-                                closed_by_peer(ec) ? failure_kind::closed_before_data : failure_kind::other, now());
+            if (ec)
+                a = request_failed(ec, " sent no response header within ");
             else
                 a = fsm.header(x.parser->get().result_int(), x.parser->get()[http::field::retry_after],
                                std::chrono::system_clock::now(), now());

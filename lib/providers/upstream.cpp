@@ -5,6 +5,9 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <map>
+#include <mutex>
+
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -114,11 +117,14 @@ void connection_pool::give_back(const std::string& key, std::unique_ptr<upstream
     list.push_back(std::move(c));
 }
 
-ssl::context& connection_pool::tls_context(const std::string& ca_file)
+std::shared_ptr<ssl::context> shared_tls_context(const std::string& ca_file)
 {
-    auto& slot = tls_[ca_file];
-    if (slot) return *slot;
-    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    static std::mutex mutex;
+    static std::map<std::string, std::shared_ptr<ssl::context>> contexts;
+    std::lock_guard lock(mutex);
+    auto& slot = contexts[ca_file];
+    if (slot) return slot;
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     ctx->set_verify_mode(ssl::verify_peer);
@@ -126,10 +132,20 @@ ssl::context& connection_pool::tls_context(const std::string& ca_file)
     ctx->set_default_verify_paths(ec);
     if (!ca_file.empty()) {
         ctx->load_verify_file(ca_file, ec);
-        if (ec)
+        if (ec) {
+            contexts.erase(ca_file);
             throw stream_error(error::upstream_unavailable, "cannot load ca_file \"" + ca_file + "\": " + ec.message(), false);
+        }
     }
     slot = std::move(ctx);
+    return slot;
+}
+
+ssl::context& connection_pool::tls_context(const std::string& ca_file)
+{
+    // Kept per pool too: no lock on the way to a handshake.
+    auto& slot = tls_[ca_file];
+    if (!slot) slot = shared_tls_context(ca_file);
     return *slot;
 }
 

@@ -62,17 +62,25 @@ public:
     std::unique_ptr<upstream_connection> take(const std::string& key);
     void give_back(const std::string& key, std::unique_ptr<upstream_connection> c, std::size_t limit);
     // TLS client context verifying peers against the system store and
-    // `ca_file` (throws stream_error when the file cannot be loaded).
+    // `ca_file` (throws stream_error when the file cannot be loaded); see
+    // shared_tls_context.
     boost::asio::ssl::context& tls_context(const std::string& ca_file);
 
 private:
     void shutdown() override;
 
     std::map<std::string, std::deque<std::unique_ptr<upstream_connection>>> idle_;
-    std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> tls_;
+    std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls_;
 };
 
 connection_pool& pool_of(const boost::asio::any_io_executor& ex);
+
+// The process-wide TLS client context for a ca_file. Loading the system CA
+// store blocks for tens of milliseconds (hundreds under sanitizers), so the
+// engine loads every block's context at construction, off the I/O threads;
+// afterwards this is a lookup. An OpenSSL SSL_CTX is safe to share between
+// threads once set up. Throws stream_error when ca_file cannot be loaded.
+std::shared_ptr<boost::asio::ssl::context> shared_tls_context(const std::string& ca_file);
 
 // Turns a connected plain connection into a TLS one, set up for the
 // handshake: SNI, and OpenSSL's own host name (or IP address) check, so that a

@@ -256,6 +256,44 @@ BOOST_AUTO_TEST_CASE(keep_alive_connections_are_reused)
     BOOST_TEST(up.connections() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_timeout_on_a_pooled_connection_is_a_counted_attempt)
+{
+    // One stream leaves a keep-alive connection in the pool; the next one's
+    // request on it gets no answer. That is a real attempt (with backoff), not
+    // a stale connection retried at once: 1 + max_retries requests, not more.
+    replay_upstream up(replay_upstream::tls_mode::none);
+    replay_response silent;
+    silent.hang_before_head = true;
+    up.script({fixture("openai/stream_basic.http", 4096), silent});
+    auto s = settings_for(up);
+    s.first_byte_timeout = 200ms;
+    s.max_retries = 2;
+    asio::io_context ioc;
+    {
+        liveai::openai_provider first(s, "m", "", liveai::request{"one"});
+        auto task = [&]() -> asio::awaitable<void> {
+            while (co_await first.next()) {
+            }
+        };
+        run_coro(ioc, task());
+    }
+    liveai::openai_provider second(s, "m", "", liveai::request{"two"});
+    std::optional<error> failure;
+    auto task = [&]() -> asio::awaitable<void> {
+        try {
+            while (co_await second.next()) {
+            }
+        } catch (const liveai::stream_error& e) {
+            failure = static_cast<error>(e.code().value());
+        }
+    };
+    run_coro(ioc, task(), 20s);
+    BOOST_TEST((failure == error::upstream_timeout));
+    BOOST_TEST(second.attempts() == 3u);
+    BOOST_TEST(second.requests_sent() == 3u);
+    BOOST_TEST(up.requests().size() == 4u);  // the first stream's, then 1 + max_retries
+}
+
 BOOST_AUTO_TEST_CASE(cancel_mid_stream_closes_the_upstream_connection)
 {
     replay_upstream up(replay_upstream::tls_mode::trusted);
