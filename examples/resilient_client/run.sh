@@ -43,7 +43,16 @@ sleep 0.8
 kill -TERM "$server_pid"; wait "$server_pid" || true
 sleep 0.3
 start_server_or_fail
-sleep 0.8
+# Kill the second server only once the client streams from it: its reconnect
+# backoff may outlast a fixed delay (sanitizer builds, a loaded machine), and
+# the hard restart must cut a stream that this server holds.
+for _ in $(seq 200); do
+  after=$(sed -n '/--- restart 1 ---/,$p' "$work/client.out" 2>/dev/null | tail -n +2 | wc -c)
+  [ "$after" -ge 40 ] && break
+  sleep 0.05
+done
+[ "$after" -ge 40 ] || { echo "the client did not stream from the restarted server"; cat "$work/client.err"; exit 1; }
+sleep 0.2
 kill -KILL "$server_pid"; wait "$server_pid" 2>/dev/null || true
 sleep 0.5
 start_server_or_fail
