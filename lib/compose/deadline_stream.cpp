@@ -108,8 +108,6 @@ deadline_stream::~deadline_stream()
     if (race_->timer) race_->timer->cancel();
 }
 
-token_stream& deadline_stream::inner() noexcept { return *race_->inner; }
-
 void deadline_stream::cancel() noexcept
 {
     if (done()) return;
@@ -268,10 +266,7 @@ asio::awaitable<std::optional<token>> deadline_stream::next_raced()
         if (caller_slot.is_connected()) caller_slot.clear();
     }
     r.waiting = false;
-    if (r.fired) {
-        r.stop_inner();
-        fire();
-    }
+    if (r.fired) fire();  // the watchdog already told the inner stream to stop
     if (r.answered) co_return take_answer();
     // Cancelled: by cancel() or through the awaiting coroutine's slot.
     end_cancelled();

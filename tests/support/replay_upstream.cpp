@@ -1,5 +1,7 @@
 #include "replay_upstream.hpp"
 
+#include "client_close_log.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -12,7 +14,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include <condition_variable>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -42,12 +43,11 @@ struct replay_upstream::impl {
     tcp::acceptor acceptor{ioc};
     std::optional<ssl::context> tls;
     mutable std::mutex mutex;
-    mutable std::condition_variable closed_cv;
     std::vector<replay_response> script;
     std::size_t served = 0;
     std::vector<recorded_request> requests;
     int connections = 0;
-    std::optional<std::chrono::steady_clock::time_point> last_close;
+    client_close_log closes;
 
     replay_response next_response()
     {
@@ -58,13 +58,6 @@ struct replay_upstream::impl {
         return script[i];
     }
 
-    void record_close()
-    {
-        std::lock_guard lock(mutex);
-        last_close = std::chrono::steady_clock::now();
-        closed_cv.notify_all();
-    }
-
     template <class Stream>
     asio::awaitable<void> wait_for_close(Stream& s)
     {
@@ -73,7 +66,7 @@ struct replay_upstream::impl {
             auto [ec, n] = co_await s.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
             if (ec) break;
         }
-        record_close();
+        closes.record();
     }
 
     template <class Stream>
@@ -134,7 +127,7 @@ struct replay_upstream::impl {
                 }
                 auto [wec, wn] = co_await asio::async_write(s, asio::buffer(piece), asio::as_tuple(use_awaitable));
                 if (wec) {
-                    record_close();
+                    closes.record();
                     co_return;
                 }
                 pos += n;
@@ -230,14 +223,12 @@ int replay_upstream::connections() const
 
 std::optional<std::chrono::steady_clock::time_point> replay_upstream::last_client_close() const
 {
-    std::lock_guard lock(impl_->mutex);
-    return impl_->last_close;
+    return impl_->closes.last();
 }
 
 bool replay_upstream::wait_for_client_close(std::chrono::milliseconds timeout) const
 {
-    std::unique_lock lock(impl_->mutex);
-    return impl_->closed_cv.wait_for(lock, timeout, [&] { return impl_->last_close.has_value(); });
+    return impl_->closes.wait(timeout);
 }
 
 }  // namespace liveai::test

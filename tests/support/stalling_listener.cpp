@@ -1,5 +1,7 @@
 #include "stalling_listener.hpp"
 
+#include "client_close_log.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,21 +21,16 @@ struct stalling_listener::impl {
     tcp::acceptor acceptor{ioc};
     std::vector<tcp::socket> fillers;
     mutable std::mutex mutex;
-    mutable std::condition_variable closed_cv;
     int accepted = 0;
-    std::size_t bytes = 0;
-    std::optional<std::chrono::steady_clock::time_point> last_close;
+    client_close_log closes;
 
     asio::awaitable<void> silent(tcp::socket s)
     {
         std::array<char, 4096> sink;
         for (;;) {
             auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), asio::as_tuple(use_awaitable));
-            std::lock_guard lock(mutex);
-            bytes += n;
             if (ec) {
-                last_close = std::chrono::steady_clock::now();
-                closed_cv.notify_all();
+                closes.record();
                 co_return;
             }
         }
@@ -87,22 +84,14 @@ int stalling_listener::accepted() const
     return impl_->accepted;
 }
 
-std::size_t stalling_listener::bytes_received() const
-{
-    std::lock_guard lock(impl_->mutex);
-    return impl_->bytes;
-}
-
 std::optional<std::chrono::steady_clock::time_point> stalling_listener::last_client_close() const
 {
-    std::lock_guard lock(impl_->mutex);
-    return impl_->last_close;
+    return impl_->closes.last();
 }
 
 bool stalling_listener::wait_for_client_close(std::chrono::milliseconds timeout) const
 {
-    std::unique_lock lock(impl_->mutex);
-    return impl_->closed_cv.wait_for(lock, timeout, [&] { return impl_->last_close.has_value(); });
+    return impl_->closes.wait(timeout);
 }
 
 }  // namespace liveai::test

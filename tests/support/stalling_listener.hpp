@@ -1,14 +1,13 @@
 // Test support: a TCP listener on 127.0.0.1 that stalls a client in one
 // phase: the connect itself (the accept queue is full, so the SYN is dropped
-// and the kernel keeps retrying), or everything after it (accepted, the bytes
-// read and counted, nothing ever sent back: a TLS handshake never completes).
+// and the kernel keeps retrying), or everything after it (accepted, what the
+// client sends read, nothing ever sent back: a TLS handshake never completes).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -25,7 +24,6 @@ public:
 
     std::uint16_t port() const noexcept { return port_; }
     int accepted() const;
-    std::size_t bytes_received() const;
     // When a client closed an accepted connection (silent mode).
     std::optional<std::chrono::steady_clock::time_point> last_client_close() const;
     bool wait_for_client_close(std::chrono::milliseconds timeout) const;

@@ -33,9 +33,6 @@ public:
     void cancel() noexcept override;
     bool stops_promptly() const noexcept override { return true; }
 
-    // The wrapped stream (for attempts, metrics, tests).
-    token_stream& inner() noexcept;
-
 private:
     struct race;
 

@@ -51,7 +51,6 @@ protected:
     std::string api_key() const;
     void set_request(request_spec spec);
     const upstream_settings& settings() const noexcept;
-    const std::string& provider_name() const noexcept { return provider_name_; }
 
     // One SSE event's data (or, for text the upstream sent outside SSE
     // framing, that raw text). Return token (with `text` filled: whole UTF-8),
@@ -72,7 +71,6 @@ protected:
         finish_ = reason;
         finish_seen_ = true;
     }
-    bool finish_seen() const noexcept { return finish_seen_; }
     void set_upstream_usage(liveai::usage u) noexcept { upstream_usage_ = u; }
 
 private:

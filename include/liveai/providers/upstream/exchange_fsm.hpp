@@ -116,7 +116,6 @@ public:
     unsigned attempts() const noexcept { return attempts_; }
     bool reused_connection() const noexcept { return reused_; }
     bool delivered_tokens() const noexcept { return tokens_; }
-    std::optional<clock::time_point> deadline() const noexcept { return deadline_; }
 
 private:
     action begin_attempt(clock::time_point now);
