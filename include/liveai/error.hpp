@@ -70,6 +70,9 @@ std::string_view to_code(const boost::system::error_code& ec) noexcept;
 // Parses a contract code back to the enum (used by config: mock fail_code).
 std::optional<error> error_from_code(std::string_view code) noexcept;
 
+// The HTTP status of an error answered before a stream starts (400, 404, 503…).
+unsigned http_status(error e) noexcept;
+
 // Whether a client may retry the same request and expect it to succeed.
 bool default_retryable(error e) noexcept;
 

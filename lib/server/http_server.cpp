@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 
 namespace liveai::server {
@@ -22,15 +23,19 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct http_server::impl {
-    impl(server_config c, std::shared_ptr<const liveai::engine> e)
+    impl(server_config c, std::shared_ptr<const liveai::engine> e, std::vector<asio::io_context*> contexts)
         : config(std::move(c)),
           engine(std::move(e)),
-          threads(config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency())),
+          threads(!contexts.empty() ? static_cast<unsigned>(contexts.size())
+                  : config.threads  ? config.threads
+                                    : std::max(1u, std::thread::hardware_concurrency())),
+          embedded(!contexts.empty()),
           metrics(threads),
           log(config.log)
     {
         for (unsigned i = 0; i < threads; ++i)
-            workers.push_back(std::make_unique<detail::worker>(i, config, *engine, metrics, log));
+            workers.push_back(std::make_unique<detail::worker>(i, embedded ? contexts[i] : nullptr, config, *engine,
+                                                               metrics, log, extra_routes, extra_prefixes));
         for (auto& w : workers) {
             for (auto& peer : workers) w->peers.push_back(peer.get());
             // Rounded up, so a small max_retained_streams still keeps some.
@@ -42,9 +47,14 @@ struct http_server::impl {
     server_config config;
     std::shared_ptr<const liveai::engine> engine;
     unsigned threads;
+    bool embedded;
     server::metrics metrics;
     detail::log_sink log;
+    // Fixed once start() runs: the workers see them by reference.
+    std::vector<detail::extra_route> extra_routes;
+    std::vector<std::string> extra_prefixes;
     std::vector<std::unique_ptr<detail::worker>> workers;
+    bool started = false;
     std::uint16_t bound_port = 0;
     bool listening = false;
     std::atomic<bool> shutdown_requested{false};
@@ -99,8 +109,24 @@ struct http_server::impl {
 };
 
 http_server::http_server(server_config config, std::shared_ptr<const liveai::engine> engine)
-    : impl_(std::make_unique<impl>(std::move(config), std::move(engine)))
+    : impl_(std::make_unique<impl>(std::move(config), std::move(engine), std::vector<asio::io_context*>{}))
 {
+}
+
+http_server::http_server(server_config config, std::shared_ptr<const liveai::engine> engine,
+                         std::vector<asio::io_context*> contexts)
+    : impl_(std::make_unique<impl>(std::move(config), std::move(engine), std::move(contexts)))
+{
+}
+
+void http_server::add_route(std::string path_prefix, route_handler handler)
+{
+    if (impl_->started) throw std::logic_error("http_server::add_route after start()");
+    if (path_prefix.empty() || path_prefix.front() != '/')
+        throw std::invalid_argument("http_server::add_route: the prefix must start with '/'");
+    impl_->extra_prefixes.push_back(path_prefix);
+    impl_->extra_routes.push_back({std::move(path_prefix), std::move(handler)});
+    for (auto& w : impl_->workers) w->routes.extra_prefixes = impl_->extra_prefixes;
 }
 
 http_server::~http_server() = default;
@@ -121,11 +147,19 @@ void http_server::listen()
 
 std::uint16_t http_server::port() const noexcept { return impl_->bound_port; }
 
-void http_server::run()
+void http_server::start()
 {
+    if (impl_->started) return;
     listen();
+    impl_->started = true;
     for (auto& w : impl_->workers) asio::co_spawn(w->ioc, impl_->accept_loop(*w), asio::detached);
     if (impl_->shutdown_requested) shutdown();
+}
+
+void http_server::run()
+{
+    if (impl_->embedded) throw std::logic_error("http_server::run: the application runs its own io_contexts");
+    start();
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < impl_->workers.size(); ++i)
         threads.emplace_back([w = impl_->workers[i].get()] { w->ioc.run(); });

@@ -4,17 +4,9 @@
 
 namespace liveai::server::detail {
 
-bool stream_accounting::admit(worker& w) noexcept
-{
-    const auto before = w.metrics.streams_active.fetch_add(1, std::memory_order_relaxed);
-    if (before < static_cast<std::int64_t>(w.config.max_streams)) return true;
-    w.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
-    metrics_shard::add(w.shard.overloaded_total);
-    return false;
-}
-
-stream_accounting::stream_accounting(worker& w, std::string_view block, std::string_view transport, std::string stream_id)
-    : w_(w), block_(block), transport_(transport), id_(std::move(stream_id))
+stream_accounting::stream_accounting(worker& w, admission_ticket ticket, std::string_view block,
+                                     std::string_view transport, std::string stream_id)
+    : w_(w), ticket_(std::move(ticket)), block_(block), transport_(transport), id_(std::move(stream_id))
 {
 }
 
@@ -41,7 +33,7 @@ void stream_accounting::finish(stream_outcome outcome, std::string_view code, bo
     if (finished_) return;
     finished_ = true;
     // The stream may stay in a replay buffer; it no longer counts as active.
-    w_.metrics.streams_active.fetch_sub(1, std::memory_order_relaxed);
+    ticket_.release();
     metrics_shard::add(w_.shard.streams_total[static_cast<std::size_t>(outcome)]);
     metrics_shard::add(w_.shard.chunks_total, chunks_);
     if (provider_cancelled) metrics_shard::add(w_.shard.provider_cancellations_total);

@@ -4,6 +4,7 @@
 
 #include <liveai/token_stream.hpp>
 
+#include "admission.hpp"
 #include "worker.hpp"
 
 #include <chrono>
@@ -26,11 +27,15 @@ struct stream_control {
 
 class stream_accounting {
 public:
-    // Takes one of max_streams; false (and nothing taken) when at the limit.
-    static bool admit(worker& w) noexcept;
+    // One of max_streams for `w`, or nullopt at the limit.
+    static std::optional<admission_ticket> admit(worker& w) noexcept
+    {
+        return admission_ticket::take(w.metrics, w.shard, w.config.max_streams);
+    }
 
-    // Owns the admission taken by admit() from here on.
-    stream_accounting(worker& w, std::string_view block, std::string_view transport, std::string stream_id);
+    // Holds `ticket` until finish().
+    stream_accounting(worker& w, admission_ticket ticket, std::string_view block, std::string_view transport,
+                      std::string stream_id);
     ~stream_accounting();
     stream_accounting(const stream_accounting&) = delete;
     stream_accounting& operator=(const stream_accounting&) = delete;
@@ -46,6 +51,7 @@ private:
     using clock = std::chrono::steady_clock;
 
     worker& w_;
+    admission_ticket ticket_;
     std::string block_;
     std::string_view transport_;
     std::string id_;

@@ -1,26 +1,30 @@
 // Private: a stream that can outlive its connection.
 //
-// The record's producer pulls tokens and appends each event, already framed as
-// SSE, to one contiguous replay log. At most one subscriber (an SSE response
-// or a WebSocket session) reads the log at a time, from any seq; a client that
-// reconnects with Last-Event-ID gets a new subscriber that starts after that
-// seq, so it sees every event once, with no gap. Everything here runs on the
-// thread of the worker that owns the record: no locks on the per-token path.
+// The record's producer pulls tokens and appends each event, as (kind, seq,
+// JSON payload), to the stream's log. At most one subscriber (an SSE
+// response or a WebSocket session, of this thread or mirrored to another)
+// reads the log at a time, from any seq; a client that reconnects with
+// Last-Event-ID gets a new subscriber that starts after that seq, so it sees
+// every event once, with no gap. Everything here runs on the thread of the
+// worker that owns the record: no locks on the per-token path.
 //
 // Bounds: while a subscriber is attached, the producer stops pulling tokens
-// once write_queue_bytes are appended but not yet written (slow readers), and
-// events already written are dropped from the front once the log is larger
-// than replay_buffer_bytes. While nobody is attached (on_disconnect =
-// "detach"), the producer pauses when the log reaches replay_buffer_bytes, so
-// nothing a returning client needs is ever dropped.
+// once the events not yet written reach write_queue_bytes (or
+// replay_buffer_bytes, if smaller), and written events are dropped from the
+// front while the log is larger than replay_buffer_bytes. While nobody is
+// attached (on_disconnect = "detach"), the producer pauses when the log
+// reaches replay_buffer_bytes, so nothing a returning client needs is ever
+// dropped. Either way the log holds at most replay_buffer_bytes plus one event.
 #pragma once
 
+#include "admission.hpp"
+#include "resume.hpp"
 #include "stream_accounting.hpp"
+#include "stream_log.hpp"
 #include "worker.hpp"
 
 #include <liveai/block_config.hpp>
 #include <liveai/token_stream.hpp>
-#include <liveai/transport/event_format.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -33,8 +37,6 @@
 #include <vector>
 
 namespace liveai::server::detail {
-
-enum class event_kind : std::uint8_t { chunk, complete, error };
 
 // Whoever writes a record's events to a client.
 class stream_subscriber {
@@ -54,7 +56,8 @@ enum class stop_reason { none, client_gone, grace_expired, cancel_request, shutd
 
 class stream_record : public std::enable_shared_from_this<stream_record> {
 public:
-    stream_record(worker& w, const block_config& block, std::unique_ptr<token_stream> ts, std::string_view transport);
+    stream_record(worker& w, admission_ticket ticket, const block_config& block, std::unique_ptr<token_stream> ts,
+                  std::string_view transport);
     ~stream_record();
     stream_record(const stream_record&) = delete;
     stream_record& operator=(const stream_record&) = delete;
@@ -62,20 +65,13 @@ public:
     const std::string& id() const noexcept { return accounting_.stream_id(); }
     const block_config& block() const noexcept { return block_; }
 
-    // Retained events are [first_seq(), last_seq()]; empty when first > last.
-    std::uint64_t first_seq() const noexcept { return first_seq_; }
-    std::uint64_t last_seq() const noexcept { return first_seq_ + (index_.size() - head_) - 1; }
+    const stream_log& log() const noexcept { return log_; }
+    std::uint64_t first_seq() const noexcept { return log_.first_seq(); }
+    std::uint64_t last_seq() const noexcept { return log_.last_seq(); }
     // The terminal event has been appended: it is last_seq().
-    bool ended() const noexcept { return ended_; }
-
-    struct event_view {
-        event_kind kind;
-        std::string_view sse;   // the whole SSE event, "id: …\n…\n\n"
-        std::string_view data;  // its JSON payload
-    };
-    event_view event(std::uint64_t seq) const noexcept;
-    // The SSE text of events [from, last_seq()], contiguous.
-    std::string_view sse_from(std::uint64_t from) const noexcept;
+    bool ended() const noexcept { return log_.ended(); }
+    // What check_resume needs to know.
+    resumable_stream resume_view() const noexcept { return {block_.name, first_seq(), last_seq(), ended()}; }
 
     // Makes `s` the subscriber (a previous one is aborted): it will write
     // events from `next_seq`.
@@ -94,27 +90,15 @@ public:
     // Ends the retention now (shutdown, or too many ended streams kept).
     void expire() noexcept;
     // Memory an ended record holds (counted against max_retained_bytes).
-    std::size_t footprint() const noexcept { return sizeof(*this) + log_.capacity() + index_.capacity() * sizeof(entry); }
+    std::size_t footprint() const noexcept { return sizeof(*this) + log_.footprint() + scratch_.capacity(); }
     std::size_t retained_bytes = 0;  // set while the worker counts it
 
 private:
-    // 12 bytes an event: offsets into log_ (shifted when its front is
-    // erased); the log stays far below 4 GiB (replay_buffer_bytes <= 1 GiB).
-    struct entry {
-        std::uint32_t begin;
-        std::uint32_t end;
-        std::uint16_t data;  // from begin to the JSON payload
-        event_kind kind;
-    };
-
-    void append_begin() noexcept { mark_ = log_.size(); }
-    void append_end(event_kind kind);
-    void trim() noexcept;
+    void append(event_kind kind);
     void notify() noexcept
     {
         if (subscriber_) subscriber_->on_events();
     }
-    std::size_t unwritten_bytes() const noexcept;
     bool must_pause() const noexcept;
     boost::asio::awaitable<bool> wait_for_room();
 
@@ -122,26 +106,21 @@ private:
     const block_config& block_;
     std::unique_ptr<token_stream> ts_;
     stream_accounting accounting_;
-    transport::sse_event_writer events_;
-    std::string log_;
-    std::size_t mark_ = 0;
-    std::vector<entry> index_;
-    std::size_t head_ = 0;  // index_[head_] is first_seq_
-    std::uint64_t first_seq_ = 1;
+    memory_stream_log log_;
+    std::string scratch_;  // the payload being formatted
     std::uint64_t written_ = 1;  // the subscriber's next seq to write
     stream_subscriber* subscriber_ = nullptr;
     std::optional<std::chrono::steady_clock::time_point> room_deadline_;  // slow consumer, while paused
     boost::asio::steady_timer wake_;   // the producer's pauses, then the retention
     boost::asio::steady_timer grace_;  // detach: resume_grace after the client left
     stop_reason stop_ = stop_reason::none;
-    bool ended_ = false;
     bool waiting_ = false;
     bool lingering_ = false;
     bool expired_ = false;
 };
 
 // Creates a record for `ts`, registers it with the worker and starts its producer.
-std::shared_ptr<stream_record> start_stream(worker& w, const block_config& block, std::unique_ptr<token_stream> ts,
-                                            std::string_view transport);
+std::shared_ptr<stream_record> start_stream(worker& w, admission_ticket ticket, const block_config& block,
+                                            std::unique_ptr<token_stream> ts, std::string_view transport);
 
 }  // namespace liveai::server::detail

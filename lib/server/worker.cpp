@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include "answers.hpp"
 #include "stream_record.hpp"
 
 #include <random>
@@ -7,8 +8,20 @@
 
 namespace liveai::server::detail {
 
-worker::worker(unsigned idx, const server_config& cfg, const liveai::engine& eng, server::metrics& m, const log_sink& l)
-    : index(idx), config(cfg), engine(eng), metrics(m), shard(m.shard(idx)), log(l)
+worker::worker(unsigned idx, boost::asio::io_context* context, const server_config& cfg, const liveai::engine& eng,
+               server::metrics& m, const log_sink& l, const std::vector<extra_route>& extra,
+               std::span<const std::string> extra_prefixes)
+    : index(idx),
+      own_ioc(context ? nullptr : std::make_unique<boost::asio::io_context>(1)),
+      ioc(context ? *context : *own_ioc),
+      embedded(context != nullptr),
+      config(cfg),
+      engine(eng),
+      metrics(m),
+      shard(m.shard(idx)),
+      log(l),
+      extra_routes(extra),
+      routes{&eng, &is_web_asset, extra_prefixes}
 {
     std::random_device rd;
     id_state_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ (static_cast<std::uint64_t>(idx) << 56);
@@ -88,7 +101,11 @@ void worker::begin_shutdown()
     // A hard stop for connections that do not finish in time.
     shutdown_deadline.emplace(ioc, config.shutdown_timeout);
     shutdown_deadline->async_wait([this](const boost::system::error_code& ec) {
-        if (!ec) ioc.stop();
+        if (ec) return;
+        if (!embedded) return ioc.stop();
+        // Not ours to stop: close what is left instead.
+        const std::vector<connection*> left(connections.begin(), connections.end());
+        for (auto* c : left) c->close_now();
     });
     // Copy: shutdown() may remove connections from the set.
     const std::vector<connection*> live(connections.begin(), connections.end());

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <liveai/engine.hpp>
+#include <liveai/server/http_server.hpp>
 #include <liveai/server/metrics.hpp>
 #include <liveai/server/server_config.hpp>
 
 #include "log.hpp"
+#include "router.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,23 +29,37 @@ class stream_record;
 class connection {
 public:
     virtual void shutdown() noexcept = 0;
+    // Past shutdown_timeout: close the socket, whatever it is doing.
+    virtual void close_now() noexcept = 0;
 
 protected:
     ~connection() = default;
 };
 
+// An application's own endpoint: every request whose path starts with prefix.
+struct extra_route {
+    std::string prefix;
+    http_server::route_handler handler;
+};
+
 struct worker {
-    worker(unsigned index, const server_config& config, const liveai::engine& engine, server::metrics& metrics,
-           const log_sink& log);
+    // `ioc`: an io_context of the application's, or null for one of our own.
+    worker(unsigned index, boost::asio::io_context* ioc, const server_config& config, const liveai::engine& engine,
+           server::metrics& metrics, const log_sink& log, const std::vector<extra_route>& extra_routes,
+           std::span<const std::string> extra_prefixes);
 
     unsigned index;
-    boost::asio::io_context ioc{1};
+    std::unique_ptr<boost::asio::io_context> own_ioc;
+    boost::asio::io_context& ioc;
+    bool embedded;  // ioc is the application's: shutdown never stops it
     std::optional<boost::asio::ip::tcp::acceptor> acceptor;
     const server_config& config;
     const liveai::engine& engine;
     server::metrics& metrics;
     metrics_shard& shard;
     const log_sink& log;
+    const std::vector<extra_route>& extra_routes;
+    route_table routes;
     bool shutting_down = false;
     std::unordered_set<connection*> connections;
     std::optional<boost::asio::steady_timer> shutdown_deadline;

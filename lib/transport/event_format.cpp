@@ -83,48 +83,4 @@ void append_error_json(std::string& out, std::string_view code, std::string_view
     out.append(retryable ? R"(,"retryable":true})" : R"(,"retryable":false})");
 }
 
-void sse_event_writer::retry(std::string& out, std::chrono::milliseconds interval)
-{
-    out.append("retry: ");
-    append_number(out, static_cast<std::uint64_t>(interval.count()));
-    out.append("\n\n");
-}
-
-void sse_event_writer::ping(std::string& out)
-{
-    out.append(": ping\n\n");
-}
-
-void sse_event_writer::head(std::string& out, std::string_view event)
-{
-    out.append("id: ");
-    out.append(stream_id_);
-    out.push_back('.');
-    append_number(out, ++seq_);
-    out.append("\nevent: ");
-    out.append(event);
-    out.append("\ndata: ");
-}
-
-void sse_event_writer::chunk(std::string& out, std::uint64_t index, std::string_view text)
-{
-    head(out, "chunk");
-    append_chunk_json(out, index, text, false);
-    out.append("\n\n");
-}
-
-void sse_event_writer::complete(std::string& out, finish_reason reason, const std::optional<usage>& u, std::uint64_t chunks)
-{
-    head(out, "complete");
-    append_complete_json(out, reason, u, chunks, false);
-    out.append("\n\n");
-}
-
-void sse_event_writer::error(std::string& out, std::string_view code, std::string_view message, bool retryable)
-{
-    head(out, "error");
-    append_error_json(out, code, message, retryable, false);
-    out.append("\n\n");
-}
-
 }  // namespace liveai::transport

@@ -237,6 +237,36 @@ BOOST_AUTO_TEST_CASE(sse_framing_is_byte_exact)
     BOOST_TEST(body == expected);
 }
 
+BOOST_AUTO_TEST_CASE(http_1_0_clients_get_a_close_delimited_stream)
+{
+    // RFC 9112 forbids chunked coding toward an HTTP/1.0 client (nginx
+    // without proxy_http_version 1.1 is one): the body ends with the connection.
+    test_server s(config());
+    client_connection c(s.port());
+    c.send("GET /api/stream/ai-block/fixed?prompt=x HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+    const std::string raw = c.read_to_close();
+    const auto header_end = raw.find("\r\n\r\n");
+    BOOST_REQUIRE(header_end != std::string::npos);
+    const auto head = raw.substr(0, header_end + 4);
+    BOOST_TEST(head ==
+               "HTTP/1.1 200 OK\r\n"
+               "Content-Type: text/event-stream; charset=utf-8\r\n"
+               "Cache-Control: no-cache\r\n"
+               "X-Accel-Buffering: no\r\n"
+               "Connection: close\r\n\r\n");
+    const std::string body = raw.substr(header_end + 4);
+    BOOST_TEST(body.starts_with("retry: 2000\n\nid: "));
+    const auto events = parse_sse(body);
+    BOOST_TEST(check_stream(events, "complete").size() == 3u);
+
+    // The answers that are not streams keep their Content-Length, and close too.
+    client_connection h(s.port());
+    h.send("GET /healthz HTTP/1.0\r\n\r\n");
+    const std::string health = h.read_to_close();
+    BOOST_TEST(health.find("Content-Length: 15\r\n") != std::string::npos);
+    BOOST_TEST(health.ends_with(R"({"status":"ok"})"));
+}
+
 BOOST_AUTO_TEST_CASE(sse_post_stream_and_bad_bodies)
 {
     test_server s(config());

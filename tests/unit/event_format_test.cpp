@@ -1,4 +1,6 @@
 #include <liveai/transport/event_format.hpp>
+#include <liveai/transport/sse_event_writer.hpp>
+#include <liveai/transport/ws_message_writer.hpp>
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -17,16 +19,38 @@ BOOST_AUTO_TEST_CASE(json_strings_round_trip_through_a_json_parser)
 
 BOOST_AUTO_TEST_CASE(sse_events_have_ids_and_sequence)
 {
-    sse_event_writer w("abc");
-    std::string out;
+    std::string chunk, error, out;
+    append_chunk_json(chunk, 0, "Hi", false);
+    append_error_json(error, "provider_error", "boom", false, false);
     sse_event_writer::retry(out, std::chrono::milliseconds(1500));
-    w.chunk(out, 0, "Hi");
-    w.error(out, "provider_error", "boom", false);
+    sse_event_writer::event(out, "abc", 1, event_kind::chunk, chunk);
+    sse_event_writer::event(out, "abc", 2, event_kind::error, error);
+    sse_event_writer::ping(out);
+    sse_event_writer::id_only(out, "abc", 0);
     BOOST_TEST(out ==
                "retry: 1500\n\n"
                "id: abc.1\nevent: chunk\ndata: {\"index\":0,\"text\":\"Hi\"}\n\n"
-               "id: abc.2\nevent: error\ndata: {\"code\":\"provider_error\",\"message\":\"boom\",\"retryable\":false}\n\n");
-    BOOST_TEST(w.last_seq() == 2u);
+               "id: abc.2\nevent: error\ndata: {\"code\":\"provider_error\",\"message\":\"boom\",\"retryable\":false}\n\n"
+               ": ping\n\n"
+               "id: abc.0\n\n");
+}
+
+BOOST_AUTO_TEST_CASE(websocket_messages_merge_type_and_id_into_the_payload)
+{
+    std::string chunk;
+    append_chunk_json(chunk, 3, "a\"b", false);
+    std::string out;
+    ws_message_writer::message(out, event_kind::chunk, chunk, {}, 4);
+    BOOST_TEST(out == R"({"type":"chunk","index":3,"text":"a\"b"})");
+    out.clear();
+    ws_message_writer::message(out, event_kind::chunk, chunk, "abc", 4);
+    BOOST_TEST(out == R"({"type":"chunk","id":"abc.4","index":3,"text":"a\"b"})");
+    // Each is one JSON object that a parser reads back with every member.
+    const auto parsed = boost::json::parse(out).as_object();
+    BOOST_TEST(parsed.size() == 4u);
+    out.clear();
+    ws_message_writer::message(out, event_kind::complete, "{}", {}, 1);
+    BOOST_TEST(out == R"({"type":"complete"})");
 }
 
 BOOST_AUTO_TEST_CASE(websocket_messages)

@@ -1,11 +1,11 @@
-// Sans-I/O formatting of the contract's events, for SSE and WebSocket.
+// Sans-I/O JSON payloads of the contract's events, shared by every transport
+// (sse_event_writer.hpp and ws_message_writer.hpp frame them).
 // Appends to a caller-owned buffer, so a session reuses one buffer for a whole
 // stream and formatting a token allocates nothing once the buffer has grown.
 #pragma once
 
 #include <liveai/token.hpp>
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,27 +26,5 @@ void append_complete_json(std::string& out, finish_reason reason, const std::opt
 // The usage object, or null.
 void append_usage_json(std::string& out, const std::optional<usage>& u);
 void append_error_json(std::string& out, std::string_view code, std::string_view message, bool retryable, bool with_type);
-
-// SSE framing: "id: <stream_id>.<seq>\nevent: <name>\ndata: <json>\n\n".
-class sse_event_writer {
-public:
-    explicit sse_event_writer(std::string stream_id) : stream_id_(std::move(stream_id)) {}
-
-    const std::string& stream_id() const noexcept { return stream_id_; }
-    std::uint64_t last_seq() const noexcept { return seq_; }
-
-    static void retry(std::string& out, std::chrono::milliseconds interval);
-    static void ping(std::string& out);
-
-    void chunk(std::string& out, std::uint64_t index, std::string_view text);
-    void complete(std::string& out, finish_reason reason, const std::optional<usage>& u, std::uint64_t chunks);
-    void error(std::string& out, std::string_view code, std::string_view message, bool retryable);
-
-private:
-    void head(std::string& out, std::string_view event);
-
-    std::string stream_id_;
-    std::uint64_t seq_ = 0;
-};
 
 }  // namespace liveai::transport

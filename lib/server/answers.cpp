@@ -1,0 +1,82 @@
+#include "answers.hpp"
+
+#include "web_assets.hpp"
+
+#include <liveai/transport/event_format.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace liveai::server::detail {
+
+std::string error_body(std::string_view code, std::string_view message)
+{
+    std::string body = R"({"error":{"code":)";
+    transport::append_json_string(body, code);
+    body += R"(,"message":)";
+    transport::append_json_string(body, message);
+    body += "}}";
+    return body;
+}
+
+http_answer error_answer(liveai::error code, std::string_view message)
+{
+    http_answer a;
+    a.status = http_status(code);
+    a.content_type = "application/json";
+    a.body = error_body(to_code(code), message);
+    a.retry_after = a.status == 503 || a.status == 429;
+    return a;
+}
+
+http_answer error_answer(const route_error& e)
+{
+    auto a = error_answer(e.code, e.message);
+    if (e.upgrade_required) a.status = 426;
+    a.allow = e.allow;
+    return a;
+}
+
+bool is_web_asset(std::string_view path) noexcept
+{
+    for (const auto& asset : web_assets())
+        if (asset.path == path) return true;
+    return false;
+}
+
+http_answer answer_simple(const route& r, const liveai::engine& engine, const server::metrics& metrics)
+{
+    http_answer a;
+    a.content_type = "application/json";
+    switch (r.kind) {
+    case endpoint::health: a.body = R"({"status":"ok"})"; break;
+    case endpoint::metrics:
+        a.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        a.body = metrics.render();
+        break;
+    case endpoint::blocks: {
+        boost::json::array list;
+        for (const auto& b : engine.blocks()) {
+            list.push_back(boost::json::object{{"name", b.name},
+                                               {"provider", to_string(b.provider)},
+                                               {"model", b.model},
+                                               {"streaming", b.streaming},
+                                               {"on_disconnect", to_string(b.on_disconnect)}});
+        }
+        a.body = boost::json::serialize(boost::json::object{{"blocks", std::move(list)}});
+        break;
+    }
+    case endpoint::asset:
+        for (const auto& asset : web_assets()) {
+            if (asset.path != r.asset_path) continue;
+            a.content_type = asset.content_type;
+            a.body = std::string(asset.body);
+            return a;
+        }
+        return error_answer(error::not_found, "no endpoint at " + std::string(r.asset_path.substr(0, 128)));
+    default: return error_answer(error::internal_error, "not a simple endpoint");
+    }
+    return a;
+}
+
+}  // namespace liveai::server::detail

@@ -1,0 +1,38 @@
+// Private: the whole answers of the endpoints that do not stream (health,
+// metrics, the block list, the browser assets, every contract error), as
+// pure functions of the route; the session only writes them.
+#pragma once
+
+#include "router.hpp"
+
+#include <liveai/engine.hpp>
+#include <liveai/error.hpp>
+#include <liveai/server/metrics.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace liveai::server::detail {
+
+struct http_answer {
+    unsigned status = 200;
+    std::string_view content_type;  // empty: no Content-Type (204)
+    std::string body;
+    std::string_view allow;  // 405
+    bool retry_after = false;  // 429 and 503 say when to come back
+};
+
+// {"error":{"code":"…","message":"…"}}
+std::string error_body(std::string_view code, std::string_view message);
+
+// A contract error with its status from the error table.
+http_answer error_answer(liveai::error code, std::string_view message);
+http_answer error_answer(const route_error& e);
+
+// health, metrics, blocks and asset routes.
+http_answer answer_simple(const route& r, const liveai::engine& engine, const server::metrics& metrics);
+
+// The asset table's lookup, for route_table::is_asset.
+bool is_web_asset(std::string_view path) noexcept;
+
+}  // namespace liveai::server::detail

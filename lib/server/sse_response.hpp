@@ -1,0 +1,64 @@
+// Private: the SSE half of a connection, the subscriber of one stream.
+//
+// The writer sends every event the stream has that this client has not had,
+// framed by sse_event_writer, in one write per batch (status line and
+// preamble included in the first); a watcher reads the socket so a client
+// that leaves is noticed at once, even while the provider waits before its
+// first token or between two. What happens to the stream then is the
+// block's on_disconnect policy (stream_record::detach).
+#pragma once
+
+#include "subscription.hpp"
+#include "worker.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace liveai::server::detail {
+
+class sse_response final : public stream_subscriber {
+public:
+    struct options {
+        bool keep_alive = true;
+        // HTTP/1.0 has no chunked coding: the body ends with the connection.
+        bool chunked = true;
+        // Open with "id: <stream_id>.0" (the client asked: resumable=1).
+        bool announce_id = false;
+    };
+
+    sse_response(worker& w, boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer, options opt);
+    ~sse_response();
+
+    // Writes `events` from next_seq on until the terminal event is written
+    // or the client leaves; returns whether the connection may serve
+    // another request.
+    boost::asio::awaitable<bool> run(std::unique_ptr<subscription> events, std::uint64_t next_seq);
+
+    void on_events() noexcept override;
+    void abort() noexcept override;
+
+private:
+    boost::asio::awaitable<void> write_loop();
+
+    worker& w_;
+    boost::asio::ip::tcp::socket& socket_;
+    boost::beast::flat_buffer& buffer_;
+    options opt_;
+    std::unique_ptr<subscription> events_;
+    std::uint64_t next_ = 1;
+    boost::asio::steady_timer wake_;
+    std::string head_;
+    std::string pending_;
+    std::chrono::steady_clock::time_point last_write_{};
+    bool idle_ = false;
+    bool aborted_ = false;
+    bool terminator_sent_ = false;
+};
+
+}  // namespace liveai::server::detail

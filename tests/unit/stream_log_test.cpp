@@ -1,0 +1,79 @@
+// The in-memory stream log: events in order, the bound that holds.
+#include "stream_log.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+
+using namespace liveai::server::detail;
+
+BOOST_AUTO_TEST_SUITE(stream_log_suite)
+
+BOOST_AUTO_TEST_CASE(events_come_back_as_appended)
+{
+    memory_stream_log log(1 << 20);
+    BOOST_TEST(log.first_seq() > log.last_seq());  // empty
+    for (int i = 0; i < 1000; ++i) log.append(event_kind::chunk, "{\"index\":" + std::to_string(i) + "}");
+    log.append(event_kind::complete, "{}");
+    BOOST_TEST(log.first_seq() == 1u);
+    BOOST_TEST(log.last_seq() == 1001u);
+    BOOST_TEST(log.ended());
+    for (std::uint64_t seq = 1; seq <= 1000; ++seq) {
+        const auto e = log.at(seq);
+        BOOST_TEST((e.kind == event_kind::chunk));
+        BOOST_TEST(e.payload == "{\"index\":" + std::to_string(seq - 1) + "}");
+    }
+    BOOST_TEST((log.at(1001).kind == event_kind::complete));
+    BOOST_TEST(log.bytes_from(1001) == 2u);
+    BOOST_TEST(log.bytes_from(1000) == 2u + std::string("{\"index\":999}").size());
+}
+
+BOOST_AUTO_TEST_CASE(undelivered_events_are_never_dropped)
+{
+    memory_stream_log log(1024);
+    const std::string payload(100, 'x');
+    for (int i = 0; i < 50; ++i) log.append(event_kind::chunk, payload);
+    BOOST_TEST(log.first_seq() == 1u);  // nothing delivered: all kept, over the bound
+    log.delivered(21);
+    // Delivered events go, oldest first, until the log is within its bound.
+    BOOST_TEST(log.first_seq() == 21u);
+    BOOST_TEST(log.at(21).payload == payload);
+}
+
+BOOST_AUTO_TEST_CASE(a_long_stream_holds_its_bound_plus_one_event)
+{
+    // Random event sizes; the subscriber keeps up, so every event is
+    // delivered right after it is appended.
+    const std::size_t bound = 16 * 1024;
+    memory_stream_log log(bound);
+    std::size_t largest = 0, worst_retained = 0, worst_footprint = 0;
+    std::uint32_t rng = 7;
+    for (int i = 0; i < 200000; ++i) {
+        rng = rng * 1103515245u + 12345u;
+        const std::size_t size = 10 + (rng >> 16) % 300;
+        largest = std::max(largest, size);
+        log.append(event_kind::chunk, std::string(size, 'a' + static_cast<char>(i % 26)));
+        log.delivered(log.last_seq() + 1);
+        worst_retained = std::max(worst_retained, log.retained_bytes());
+        worst_footprint = std::max(worst_footprint, log.footprint());
+    }
+    BOOST_TEST(worst_retained <= bound + largest);
+    // Memory: the retained bytes, two partly used pages of 4 KiB, the index.
+    BOOST_TEST_MESSAGE("retained <= " << worst_retained << " bytes, footprint <= " << worst_footprint << " bytes, bound "
+                                      << bound);
+    BOOST_TEST(worst_footprint <= bound + largest + 2 * 4096 + 16 * 1024);
+    // What is kept is the newest events, intact.
+    const auto last = log.at(log.last_seq());
+    BOOST_TEST(last.payload.front() == 'a' + static_cast<char>(199999 % 26));
+}
+
+BOOST_AUTO_TEST_CASE(a_log_can_start_at_any_seq)
+{
+    memory_stream_log mirror(4096, 42);
+    mirror.append(event_kind::chunk, "{}");
+    BOOST_TEST(mirror.first_seq() == 42u);
+    BOOST_TEST(mirror.last_seq() == 42u);
+    BOOST_TEST(mirror.at(42).payload == "{}");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
