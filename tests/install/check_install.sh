@@ -16,3 +16,6 @@ cmake --build "$work/build" > "$work/build.log" || { cat "$work/build.log"; exit
 out=$("$work/build/consumer")
 echo "$out"
 [ "$out" = "consumer: first words" ] || { echo "unexpected output"; exit 1; }
+client=$("$work/build/client_only")
+echo "$client"
+[ "$client" = "client: retries_exhausted" ] || { echo "unexpected client output"; exit 1; }
