@@ -8,6 +8,8 @@
 //   loadgen --port 8080 --block bench-slow --mode cancel --close-after 1 --iterations 200
 //   loadgen ... --ws            (the WebSocket endpoint instead of SSE)
 //   loadgen --mode collect --block bench-burst --connections 64 --duration 5   (POST /api/ai-block)
+//   loadgen ... --format openai (the stream is OpenAI's, passed through: a
+//               pass-through proxy or the fake upstream itself)
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -61,6 +63,7 @@ struct options {
     int iterations = 200;         // cancel mode
     int pid = 0;                  // server process for CPU / RSS
     bool ws = false;
+    bool openai = false;          // --format openai
     std::string cdf;              // write percentiles to this CSV
     double timeout = 0;           // give up after this many seconds (0: duration + 30 s, or 600 s with --streams)
 };
@@ -102,6 +105,7 @@ struct stats {
     long streams_done = 0;
     long streams_failed = 0;
     long events = 0;
+    long chunks = 0;  // text deltas (chunk events, or OpenAI content deltas)
     histogram ttfc, gap, lateness;
     std::vector<std::string> failures;
     void fail(std::string why)
@@ -149,6 +153,8 @@ class sse_reader {
 public:
     enum class result { more, complete, error_event, broken };
 
+    explicit sse_reader(bool openai) : openai_(openai) {}
+
     // Feeds body bytes (after the HTTP header); returns the stream's state.
     result feed(std::string_view data, clock_type::time_point now, stats& st)
     {
@@ -191,8 +197,9 @@ private:
                 continue;
             }
             if (event_line_.empty()) {  // end of an event
-                if (!event_.empty() && !on_event(now, st)) return false;
+                if ((!event_.empty() || (openai_ && !data_.empty())) && !on_event(now, st)) return false;
                 event_.clear();
+                data_.clear();
                 continue;
             }
             if (event_line_.rfind("event: ", 0) == 0) event_ = event_line_.substr(7);
@@ -206,11 +213,27 @@ private:
     {
         if (terminal_ != result::more) return false;  // something after the terminal event
         ++st.events;
+        if (openai_) {
+            // OpenAI's stream: content deltas are the chunks; [DONE] ends it.
+            if (data_ == "[DONE]") {
+                terminal_ = result::complete;
+                return true;
+            }
+            if (data_.find("\"content\":\"") == std::string::npos || data_.find("\"content\":\"\"") != std::string::npos)
+                return true;
+            ++st.chunks;
+            if (next_index_ == 0) first_ = now;
+            else gap_sample(now, st);
+            last_ = now;
+            ++next_index_;
+            return true;
+        }
         if (event_ == "chunk") {
             const auto pos = data_.find("\"index\":");
             long index = -1;
             if (pos != std::string::npos) std::from_chars(data_.data() + pos + 8, data_.data() + data_.size(), index);
             if (index != next_index_) return false;
+            ++st.chunks;
             if (next_index_ == 0) first_ = now;
             else gap_sample(now, st);
             last_ = now;
@@ -234,6 +257,7 @@ private:
     std::string data_;
     long next_index_ = 0;
     result terminal_ = result::more;
+    bool openai_ = false;
 };
 
 struct run_state {
@@ -262,7 +286,7 @@ asio::awaitable<void> sse_connection(run_state& rs)
         const auto sent = clock_type::now();
         co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
         header.clear();
-        sse_reader reader;
+        sse_reader reader(opt.openai);
         sse_reader::result r = sse_reader::result::more;
         bool in_header = true;
         while (r == sse_reader::result::more) {
@@ -315,6 +339,7 @@ asio::awaitable<void> ws_connection(run_state& rs)
             std::string_view msg(static_cast<const char*>(buffer.data().data()), buffer.size());
             ++rs.st.events;
             if (msg.find(R"("type":"chunk")") != std::string_view::npos) {
+                ++rs.st.chunks;
                 if (index == 0) rs.st.ttfc.add(now - sent);
                 else rs.st.gap.add(now - last);
                 last = now;
@@ -455,6 +480,7 @@ int main(int argc, char** argv)
         else if (a == "--iterations") opt.iterations = std::stoi(next());
         else if (a == "--pid") opt.pid = std::stoi(next());
         else if (a == "--ws") opt.ws = true;
+        else if (a == "--format") opt.openai = next() == "openai";
         else if (a == "--cdf") opt.cdf = next();
         else if (a == "--timeout") opt.timeout = std::stod(next());
         else {
@@ -517,6 +543,8 @@ int main(int argc, char** argv)
     std::printf("streams: %ld done, %ld failed\n", st.streams_done, st.streams_failed);
     for (const auto& f : st.failures) std::printf("  failure: %s\n", f.c_str());
     std::printf("events: %ld, %.0f events/s\n", st.events, static_cast<double>(st.events) / elapsed);
+    if (opt.pid > 0 && st.chunks > 0)
+        std::printf("server: %.3f us CPU per chunk (%ld chunks)\n", cpu * 1e6 / static_cast<double>(st.chunks), st.chunks);
     if (opt.pid > 0) {
         std::printf("server: %.2f CPU s, %.0f events per CPU-second, RSS before %.1f MiB, peak %.1f MiB\n", cpu,
                     cpu > 0 ? static_cast<double>(st.events) / cpu : 0.0, before.rss_kib / 1024.0, peak_rss / 1024.0);
@@ -533,10 +561,10 @@ int main(int argc, char** argv)
                     st.gap.pct(50) - opt.paced_ms, st.gap.pct(90) - opt.paced_ms, st.gap.pct(99) - opt.paced_ms,
                     st.gap.max_ms() - opt.paced_ms);
     // One machine-readable line for benchmarks/run.sh.
-    std::printf("RESULT {\"streams_done\":%ld,\"streams_failed\":%ld,\"events\":%ld,\"elapsed\":%.4f,\"events_per_s\":%.1f,"
+    std::printf("RESULT {\"streams_done\":%ld,\"streams_failed\":%ld,\"events\":%ld,\"chunks\":%ld,\"elapsed\":%.4f,\"events_per_s\":%.1f,"
                 "\"server_cpu_s\":%.3f,\"rss_before_kib\":%ld,\"rss_peak_kib\":%ld,"
                 "\"ttfc_ms\":[%.3f,%.3f,%.3f,%.3f],\"gap_ms\":[%.3f,%.3f,%.3f,%.3f]}\n",
-                st.streams_done, st.streams_failed, st.events, elapsed, static_cast<double>(st.events) / elapsed, cpu,
+                st.streams_done, st.streams_failed, st.events, st.chunks, elapsed, static_cast<double>(st.events) / elapsed, cpu,
                 before.rss_kib, peak_rss, st.ttfc.pct(50), st.ttfc.pct(90), st.ttfc.pct(99), st.ttfc.max_ms(), st.gap.pct(50),
                 st.gap.pct(90), st.gap.pct(99), st.gap.max_ms());
     if (!opt.cdf.empty()) {

@@ -2,7 +2,14 @@
  * contract's pre-formatted bench events (HTTP/1.1 chunked, keep-alive).
  * One write() per event, or with --join all events that are ready at once in
  * one write(). Paced streams are scheduled at absolute times (start + i*20ms).
- * usage: raw_server PORT [--join] */
+ *
+ * With --openai it is the gateway benchmarks' fake upstream instead: any
+ * request (POST /v1/chat/completions from liveai, or the GET a pass-through
+ * proxy forwards) gets an OpenAI chat-completions stream, byte for byte the
+ * shape api.openai.com sends: a role chunk, one chunk per 4-8-byte delta
+ * (256 as fast as possible, or 64 paced 20 ms apart when the request names
+ * "paced"), a finish chunk, a usage chunk and [DONE], one write each.
+ * usage: raw_server PORT [--join | --openai] */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +33,7 @@ static size_t event_len[BURST + 1][2];
 static char* complete[2];
 static size_t complete_len[2];
 static int join;
+static int openai;
 
 typedef struct conn {
     int fd;
@@ -105,9 +113,48 @@ static char* framed(const char* text, size_t* len)
     return out;
 }
 
+static const char openai_head[] =
+    "{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+    "\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_bench\",\"choices\":[";
+static char* openai_role;
+static size_t openai_role_len;
+
+static void prepare_openai(void)
+{
+    char buf[1024];
+    for (int i = 0; i < BURST; ++i) {
+        snprintf(buf, sizeof buf, "data: %s{\"index\":0,\"delta\":{\"content\":\"%s\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n",
+                 openai_head, words[i % 8]);
+        events[i][0] = framed(buf, &event_len[i][0]);
+    }
+    snprintf(buf, sizeof buf, "data: %s{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}]}\n\n", openai_head);
+    openai_role = framed(buf, &openai_role_len);
+    for (int k = 0; k < 2; ++k) {
+        int n = k ? PACED : BURST;
+        char* parts[3];
+        size_t lens[3];
+        snprintf(buf, sizeof buf, "data: %s{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n", openai_head);
+        parts[0] = framed(buf, &lens[0]);
+        snprintf(buf, sizeof buf, "data: %s],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":%d,\"total_tokens\":%d}}\n\n",
+                 openai_head, n, n + 9);
+        parts[1] = framed(buf, &lens[1]);
+        parts[2] = framed("data: [DONE]\n\n", &lens[2]);
+        complete_len[k] = lens[0] + lens[1] + lens[2] + 5;
+        complete[k] = malloc(complete_len[k]);
+        size_t at = 0;
+        for (int j = 0; j < 3; ++j) {
+            memcpy(complete[k] + at, parts[j], lens[j]);
+            at += lens[j];
+            free(parts[j]);
+        }
+        memcpy(complete[k] + at, "0\r\n\r\n", 5);
+    }
+}
+
 static void prepare(void)
 {
     char buf[512];
+    if (openai) return prepare_openai();
     for (int i = 0; i < BURST; ++i) {
         snprintf(buf, sizeof buf, "id: 00000000000000ff.%d\nevent: chunk\ndata: {\"index\":%d,\"text\":\"%s\"}\n\n", i + 1, i, words[i % 8]);
         events[i][0] = framed(buf, &event_len[i][0]);
@@ -161,8 +208,20 @@ static int send_bytes(int ep, conn* c, const char* data, size_t len)
 static const char head[] =
     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
     "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n\r\n";
+static const char openai_http_head[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n";
 static char retry_frame[64];
 static size_t retry_len;
+
+/* What opens a stream: the HTTP head and the retry field, or OpenAI's role chunk. */
+static int send_opening(int ep, conn* c)
+{
+    if (openai)
+        return send_bytes(ep, c, openai_http_head, sizeof openai_http_head - 1) ||
+               send_bytes(ep, c, openai_role, openai_role_len);
+    return send_bytes(ep, c, head, sizeof head - 1) || send_bytes(ep, c, retry_frame, retry_len);
+}
 
 static int run_burst(int ep, conn* c)
 {
@@ -186,7 +245,7 @@ static int run_burst(int ep, conn* c)
         }
         return send_bytes(ep, c, all, all_len);
     }
-    if (send_bytes(ep, c, head, sizeof head - 1) || send_bytes(ep, c, retry_frame, retry_len)) return -1;
+    if (send_opening(ep, c)) return -1;
     for (int i = 0; i < BURST; ++i)
         if (send_bytes(ep, c, events[i][0], event_len[i][0])) return -1;
     return send_bytes(ep, c, complete[0], complete_len[0]);
@@ -197,6 +256,29 @@ static void on_request(int ep, conn* c)
     char* end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
     if (!end) return;
     size_t head_len = (size_t)(end - c->in) + 4;
+    if (openai) {
+        /* Wait for the whole body, then pick the stream by what the request names. */
+        char* cl = strcasestr(c->in, "content-length:");
+        size_t body = cl && cl < end ? strtoul(cl + 15, NULL, 10) : 0;
+        if (c->in_len < head_len + body) return;
+        int paced = memmem(c->in, head_len + body, "paced", 5) != NULL;
+        memmove(c->in, c->in + head_len + body, c->in_len - head_len - body);
+        c->in_len -= head_len + body;
+        if (!paced) {
+            if (run_burst(ep, c)) close_conn(ep, c);
+            return;
+        }
+        c->streaming = 2;
+        c->next = 0;
+        c->start_ns = now_ns();
+        if (send_opening(ep, c)) {
+            close_conn(ep, c);
+            return;
+        }
+        c->due = c->start_ns;
+        heap_push(c);
+        return;
+    }
     if (!strncmp(c->in, "POST /api/ai-block/", 19)) {
         char* cl = strcasestr(c->in, "content-length:");
         size_t body = cl ? strtoul(cl + 15, NULL, 10) : 0;
@@ -227,7 +309,7 @@ static void on_request(int ep, conn* c)
     c->streaming = 2;
     c->next = 0;
     c->start_ns = now_ns();
-    if (send_bytes(ep, c, head, sizeof head - 1) || send_bytes(ep, c, retry_frame, retry_len)) {
+    if (send_opening(ep, c)) {
         close_conn(ep, c);
         return;
     }
@@ -255,6 +337,7 @@ int main(int argc, char** argv)
 {
     if (argc < 2) return 2;
     join = argc > 2 && !strcmp(argv[2], "--join");
+    openai = argc > 2 && !strcmp(argv[2], "--openai");
     prepare();
     char* r = framed("retry: 2000\n\n", &retry_len);
     memcpy(retry_frame, r, retry_len);
