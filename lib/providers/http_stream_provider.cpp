@@ -452,6 +452,23 @@ asio::awaitable<void> http_stream_provider::perform_until_body()
     }
 }
 
+// Beast's read_some parses one HTTP chunk per call. The rest of what the
+// socket read is parsed here, without I/O, so the events the upstream sent
+// together are handled (and leave) together. (eager(true) would do this
+// inside read_some, but then read_some waits for more bytes after the last
+// complete chunk instead of returning what it has.)
+void http_stream_provider::drain_read_bytes()
+{
+    auto& x = *x_;
+    auto& p = *x.parser;
+    while (!p.is_done() && x.conn->buffer.size() > 0 && p.get().body().size > 0) {
+        boost::system::error_code ec;
+        const auto used = p.put(x.conn->buffer.data(), ec);
+        x.conn->buffer.consume(used);
+        if (ec || used == 0) break;  // need_more / need_buffer: the next read goes on from here
+    }
+}
+
 // Parses what was read; returns a token, or nullopt when more must be read.
 // Ends the stream (finish_stream / fail_with) on an end marker or a failure.
 std::optional<token> http_stream_provider::parse_pending()
@@ -572,6 +589,7 @@ asio::awaitable<std::optional<token>> http_stream_provider::next()
                                                   failure_kind::other, upstream::clock::now());
                     continue;
                 }
+                drain_read_bytes();
                 x.unparsed = std::string_view(x.body_buffer.data(), x.body_buffer.size() - x.parser->get().body().size);
                 if (x.parser->is_done()) x.body_done = true;
                 x.next_step = fsm.success(upstream::clock::now());

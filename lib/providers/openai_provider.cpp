@@ -58,40 +58,23 @@ openai_provider::openai_provider(upstream_settings settings, std::string model, 
 http_stream_provider::event_action openai_provider::on_event(std::string_view data, std::string& text)
 {
     if (data == "[DONE]") return event_action::end;
-    // Parse into a stack buffer: no heap allocation for ordinary chunks.
-    unsigned char scratch[4096];
-    json::monotonic_resource memory(scratch, sizeof scratch);
     boost::system::error_code ec;
-    const auto value = json::parse(data, ec, &memory);
-    if (ec || !value.is_object())
+    reader_.read(data, chunk_, ec);
+    if (ec)
         throw stream_error(error::upstream_protocol, "openai sent an event that is not a JSON object: " + upstream_message(data));
-    const auto& chunk = value.get_object();
-
-    // {"error": {...}} (OpenAI, vLLM, llama.cpp), or vLLM's top-level
-    // {"object": "error", "code": 500, ...}.
-    const json::value* err = chunk.if_contains("error");
-    if (!err) {
-        if (const auto* o = chunk.if_contains("object"); o && o->is_string() && o->get_string() == "error") err = &value;
+    if (chunk_.is_error) {
+        // Rare: read the error object whole, for its type and code.
+        const auto value = json::parse(data, ec);
+        const auto& obj = value.get_object();
+        const json::value* err = obj.if_contains("error");
+        throw openai_stream_error(err ? *err : value, "openai error in the stream: " + upstream_message(data));
     }
-    if (err) throw openai_stream_error(*err, "openai error in the stream: " + upstream_message(data));
-    if (const auto* u = chunk.if_contains("usage"); u && u->is_object()) {
-        liveai::usage usage;
-        if (const auto* p = u->get_object().if_contains("prompt_tokens"); p && p->is_int64()) usage.input_tokens = static_cast<std::uint64_t>(p->get_int64());
-        if (const auto* c = u->get_object().if_contains("completion_tokens"); c && c->is_int64()) usage.output_tokens = static_cast<std::uint64_t>(c->get_int64());
-        set_upstream_usage(usage);
-    }
-    const auto* choices = chunk.if_contains("choices");
-    if (!choices || !choices->is_array() || choices->get_array().empty()) return event_action::skip;  // e.g. the usage chunk
-    const auto* choice = choices->get_array().front().if_object();
-    if (!choice) throw stream_error(error::upstream_protocol, "openai sent a choice that is not an object");
-    if (const auto* reason = choice->if_contains("finish_reason"); reason && reason->is_string()) {
-        const auto r = reason->get_string();
-        set_finish(r == "length" ? finish_reason::length : r == "content_filter" ? finish_reason::content_filter : finish_reason::stop);
-    }
-    const auto* delta = choice->if_contains("delta");
-    const auto* content = delta && delta->is_object() ? delta->get_object().if_contains("content") : nullptr;
-    if (!content || !content->is_string() || content->get_string().empty()) return event_action::skip;
-    text.assign(content->get_string());
+    if (chunk_.usage) set_upstream_usage(*chunk_.usage);
+    if (!chunk_.has_choice) return event_action::skip;  // e.g. the usage chunk
+    if (chunk_.bad_choice) throw stream_error(error::upstream_protocol, "openai sent a choice that is not an object");
+    if (chunk_.finish) set_finish(*chunk_.finish);
+    if (!chunk_.has_content || chunk_.content.empty()) return event_action::skip;
+    text.swap(chunk_.content);
     return event_action::token;
 }
 

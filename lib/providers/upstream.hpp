@@ -39,7 +39,13 @@ class upstream_connection {
 public:
     std::optional<beast::tcp_stream> plain;
     std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
-    beast::flat_buffer buffer;  // bytes read past the previous response
+    // Bytes read and not yet parsed. Beast reads at most the buffer's free
+    // capacity (512 bytes when empty): start it large enough for a burst of
+    // events in one read.
+    beast::flat_buffer buffer;
+
+    upstream_connection() { buffer.reserve(read_capacity); }
+    static constexpr std::size_t read_capacity = 16 * 1024;
 
     beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
     void close() noexcept

@@ -5,6 +5,7 @@
 #include <liveai/transport/sse_event_writer.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -92,6 +93,11 @@ asio::awaitable<void> sse_response::write_loop()
             co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
             idle_ = false;
             if (!ec && next_ > log.last_seq()) sse_event_writer::ping(pending_);
+            // Woken by new events: let the handlers already queued on this
+            // thread (the provider's next read, other streams) run first, so
+            // the events that become ready in the same round leave in this
+            // one write instead of one write each.
+            if (ec) co_await asio::post(socket_.get_executor(), use_awaitable);
             continue;
         }
         // Framed into our own buffer: the producer may append (and drop

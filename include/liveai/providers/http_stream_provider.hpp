@@ -78,6 +78,7 @@ private:
 
     boost::asio::awaitable<void> perform_until_body();
     std::optional<token> parse_pending();
+    void drain_read_bytes();
     void request_cancel() noexcept;
     void listen_to_caller() noexcept;
     void end_cancelled() noexcept;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <liveai/providers/http_stream_provider.hpp>
+#include <liveai/providers/openai_chunk_reader.hpp>
 #include <liveai/request.hpp>
 
 namespace boost::json {
@@ -18,6 +19,10 @@ public:
 
 protected:
     event_action on_event(std::string_view data, std::string& text) override;
+
+private:
+    providers::openai_chunk_reader reader_;
+    providers::openai_chunk chunk_;
 };
 
 // An in-stream or response error object as the contract's error: by its

@@ -9,6 +9,14 @@ namespace liveai::upstream {
 
 namespace {
 
+// A backoff jitter seed per exchange without a random_device each time (it
+// opens /dev/urandom: three syscalls per stream on an I/O thread).
+std::minstd_rand::result_type jitter_seed()
+{
+    thread_local std::minstd_rand seeds{std::random_device{}()};
+    return seeds();
+}
+
 using std::chrono::milliseconds;
 
 action::type action_for(phase p) noexcept
@@ -52,7 +60,7 @@ std::string_view to_string(phase p) noexcept
 }
 
 exchange_fsm::exchange_fsm(exchange_limits limits)
-    : limits_(limits), rng_(static_cast<std::minstd_rand::result_type>(limits.seed ? limits.seed : std::random_device{}()))
+    : limits_(limits), rng_(static_cast<std::minstd_rand::result_type>(limits.seed ? limits.seed : jitter_seed()))
 {
 }
 
