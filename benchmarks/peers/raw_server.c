@@ -251,6 +251,24 @@ static int run_burst(int ep, conn* c)
     return send_bytes(ep, c, complete[0], complete_len[0]);
 }
 
+/* A burst is written at once; a paced stream is scheduled from now on. */
+static void start_stream(int ep, conn* c, int paced)
+{
+    if (!paced) {
+        if (run_burst(ep, c)) close_conn(ep, c);
+        return;
+    }
+    c->streaming = 2;
+    c->next = 0;
+    c->start_ns = now_ns();
+    if (send_opening(ep, c)) {
+        close_conn(ep, c);
+        return;
+    }
+    c->due = c->start_ns;
+    heap_push(c);
+}
+
 static void on_request(int ep, conn* c)
 {
     char* end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
@@ -264,19 +282,7 @@ static void on_request(int ep, conn* c)
         int paced = memmem(c->in, head_len + body, "paced", 5) != NULL;
         memmove(c->in, c->in + head_len + body, c->in_len - head_len - body);
         c->in_len -= head_len + body;
-        if (!paced) {
-            if (run_burst(ep, c)) close_conn(ep, c);
-            return;
-        }
-        c->streaming = 2;
-        c->next = 0;
-        c->start_ns = now_ns();
-        if (send_opening(ep, c)) {
-            close_conn(ep, c);
-            return;
-        }
-        c->due = c->start_ns;
-        heap_push(c);
+        start_stream(ep, c, paced);
         return;
     }
     if (!strncmp(c->in, "POST /api/ai-block/", 19)) {
@@ -302,19 +308,7 @@ static void on_request(int ep, conn* c)
     int paced = strstr(c->in, "bench-paced") && strstr(c->in, "bench-paced") < end;
     memmove(c->in, c->in + head_len, c->in_len - head_len);
     c->in_len -= head_len;
-    if (!paced) {
-        if (run_burst(ep, c)) close_conn(ep, c);
-        return;
-    }
-    c->streaming = 2;
-    c->next = 0;
-    c->start_ns = now_ns();
-    if (send_opening(ep, c)) {
-        close_conn(ep, c);
-        return;
-    }
-    c->due = c->start_ns;
-    heap_push(c);
+    start_stream(ep, c, paced);
 }
 
 static void on_timer(int ep, conn* c)
