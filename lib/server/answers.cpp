@@ -4,6 +4,7 @@
 
 #include <liveai/transport/event_format.hpp>
 
+#include <boost/beast/http/status.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -35,6 +36,42 @@ http_answer error_answer(const route_error& e)
     if (e.upgrade_required) a.status = 426;
     a.allow = e.allow;
     return a;
+}
+
+void append_response_head(std::string& out, const http_answer& a, bool keep_alive, bool http10,
+                          std::uint64_t retry_after_seconds)
+{
+    const auto status = static_cast<boost::beast::http::status>(a.status);
+    out.append("HTTP/1.1 ");
+    out.append(std::to_string(a.status));
+    out.push_back(' ');
+    const auto reason = boost::beast::http::obsolete_reason(status);
+    out.append(reason.data(), reason.size());
+    out.append("\r\n");
+    if (!a.content_type.empty()) {
+        out.append("Content-Type: ");
+        out.append(a.content_type);
+        out.append("\r\n");
+    }
+    out.append("Cache-Control: no-store\r\n");
+    if (a.retry_after) {
+        out.append("Retry-After: ");
+        out.append(std::to_string(retry_after_seconds));
+        out.append("\r\n");
+    }
+    if (!a.allow.empty()) {
+        out.append("Allow: ");
+        out.append(a.allow);
+        out.append("\r\n");
+    }
+    if (a.status != 204 && a.status >= 200) {
+        out.append("Content-Length: ");
+        out.append(std::to_string(a.body.size()));
+        out.append("\r\n");
+    }
+    if (!keep_alive) out.append("Connection: close\r\n");
+    else if (http10) out.append("Connection: keep-alive\r\n");
+    out.append("\r\n");
 }
 
 bool is_web_asset(std::string_view path) noexcept

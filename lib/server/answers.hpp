@@ -9,6 +9,7 @@
 #include <liveai/error.hpp>
 #include <liveai/server/metrics.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,13 @@ http_answer error_answer(const route_error& e);
 
 // health, metrics, blocks and asset routes.
 http_answer answer_simple(const route& r, const liveai::engine& engine, const server::metrics& metrics);
+
+// The status line and headers of a whole answer, up to the blank line:
+// Content-Type, Cache-Control: no-store, Retry-After (seconds) on 429/503,
+// Allow on 405, Content-Length (none on 204), and Connection: close, or
+// keep-alive for an HTTP/1.0 client that keeps the connection.
+void append_response_head(std::string& out, const http_answer& a, bool keep_alive, bool http10,
+                          std::uint64_t retry_after_seconds);
 
 // The asset table's lookup, for route_table::is_asset.
 bool is_web_asset(std::string_view path) noexcept;

@@ -22,6 +22,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <array>
 #include <utility>
 
 namespace liveai::server::detail {
@@ -134,21 +135,20 @@ private:
     connection* forward_ = nullptr;
     bool idle_ = true;
     bool shutting_down_ = false;
+    bool http10_ = false;  // the request being answered is HTTP/1.0
+    std::string head_;     // the head of the answer being sent
 };
 
 asio::awaitable<bool> http_session::send(http_answer a, bool keep_alive)
 {
-    http::response<http::string_body> res{static_cast<http::status>(a.status), 11};
-    if (!a.content_type.empty()) res.set(http::field::content_type, a.content_type);
-    res.set(http::field::cache_control, "no-store");
-    if (a.retry_after) res.set(http::field::retry_after, std::to_string(w_.config.overload_retry_after.count()));
-    if (!a.allow.empty()) res.set(http::field::allow, a.allow);
     keep_alive = keep_alive && !shutting_down_;
-    res.keep_alive(keep_alive);
-    res.body() = std::move(a.body);
-    res.prepare_payload();
+    // Formatted by hand into one reused buffer and sent with the body in
+    // one write: no header fields allocated per answer.
+    head_.clear();
+    append_response_head(head_, a, keep_alive, http10_, static_cast<std::uint64_t>(w_.config.overload_retry_after.count()));
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(a.body)};
     stream_.expires_after(w_.config.keep_alive_timeout);
-    auto [ec, n] = co_await http::async_write(stream_, res, asio::as_tuple(use_awaitable));
+    auto [ec, n] = co_await asio::async_write(stream_, buffers, asio::as_tuple(use_awaitable));
     stream_.expires_never();
     co_return !ec && keep_alive;
 }
@@ -251,6 +251,7 @@ std::unique_ptr<token_stream> http_session::open_stream(const block_config& bloc
 asio::awaitable<bool> http_session::handle(request_type req)
 {
     const bool keep_alive = req.keep_alive();
+    http10_ = req.version() < 11;
     const request_head head{req.method(), req.target(), req["Last-Event-ID"],
                             boost::beast::websocket::is_upgrade(req)};
     auto routed = route_request(head, w_.routes);

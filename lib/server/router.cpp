@@ -1,5 +1,6 @@
 #include "router.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/url/parse_query.hpp>
 #include <boost/url/params_view.hpp>
@@ -169,8 +170,12 @@ std::variant<stream_request, route_error> read_stream_request(route& r, http::ve
         out.resumable = r.resumable;
         return out;
     }
+    // Parsed into a stack buffer (the prompt is copied out): no heap for an
+    // ordinary request body.
+    unsigned char scratch[2048];
+    boost::json::monotonic_resource memory(scratch, sizeof scratch);
     boost::system::error_code ec;
-    const auto json = boost::json::parse(body, ec);
+    const auto json = boost::json::parse(body, ec, &memory);
     if (ec) return route_error{error::invalid_json, "the body is not valid JSON: " + ec.message()};
     const auto* obj = json.if_object();
     const auto* prompt = obj ? obj->if_contains("prompt") : nullptr;

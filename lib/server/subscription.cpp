@@ -200,7 +200,9 @@ asio::awaitable<resume_result> subscribe_resume(worker& home, const block_config
     }
     // The inbox exists before the owner attaches: batches it ships before its
     // answer arrives are kept, not lost.
-    auto inbox = std::make_shared<mirror_inbox>(home.config.replay_buffer_bytes, from.seq + 1, s);
+    // Bound 0: the mirror drops each event once written (the owner's log is
+    // the one that keeps them for the next resume).
+    auto inbox = std::make_shared<mirror_inbox>(0, from.seq + 1, s);
     auto deciding =
         decide_on_owner(owner_worker, block, stream_id, from.seq, home.ioc.get_executor(), std::weak_ptr(inbox));
     auto a = co_await asio::co_spawn(owner_worker.ioc, std::move(deciding), asio::use_awaitable);

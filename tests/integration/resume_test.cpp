@@ -135,8 +135,10 @@ BOOST_AUTO_TEST_CASE(ws_client_resumes_after_cuts_with_every_event_once)
     const auto r = run_coro(ioc, read_with_cuts(c, &proxy, 9));
     check_exactly_once(r, 60);
     BOOST_TEST(r.text == expected);
-    BOOST_TEST(c.reconnects() == 6u);
-    BOOST_TEST(s.metric("liveai_stream_resumes_total") == 6.0);
+    // 61 events, a cut after every 9th: 6 cuts. As over SSE, the last one may
+    // find the rest already read (the stream ended during a reconnect).
+    BOOST_TEST((c.reconnects() == 6u || c.reconnects() == 5u), "reconnects: " << c.reconnects());
+    BOOST_TEST(s.metric("liveai_stream_resumes_total") == static_cast<double>(c.reconnects()));
 }
 
 BOOST_AUTO_TEST_CASE(a_cut_before_the_first_event_resumes_the_same_stream)

@@ -265,6 +265,15 @@ BOOST_AUTO_TEST_CASE(http_1_0_clients_get_a_close_delimited_stream)
     const std::string health = h.read_to_close();
     BOOST_TEST(health.find("Content-Length: 15\r\n") != std::string::npos);
     BOOST_TEST(health.ends_with(R"({"status":"ok"})"));
+    BOOST_TEST(health.find("Connection: close\r\n") != std::string::npos);
+
+    // One that asks to keep the connection is told it is kept, and is served again.
+    client_connection k(s.port());
+    k.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    const std::string first = k.read_until("{\"status\":\"ok\"}");
+    BOOST_TEST(first.find("Connection: keep-alive\r\n") != std::string::npos);
+    k.send("GET /healthz HTTP/1.0\r\n\r\n");
+    BOOST_TEST(k.read_to_close().ends_with(R"({"status":"ok"})"));
 }
 
 BOOST_AUTO_TEST_CASE(sse_post_stream_and_bad_bodies)

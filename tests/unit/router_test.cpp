@@ -172,6 +172,26 @@ BOOST_AUTO_TEST_CASE(simple_endpoints_answer_whole)
     BOOST_TEST(page.content_type.starts_with("text/html"));
 }
 
+BOOST_AUTO_TEST_CASE(response_heads_are_byte_exact)
+{
+    std::string out;
+    append_response_head(out, error_answer(error::overloaded, "full"), true, false, 3);
+    const auto body = error_body("overloaded", "full");
+    BOOST_TEST(out == "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+                      "Retry-After: 3\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    out.clear();
+    auto a = error_answer(route_error{error::method_not_allowed, "no", "GET"});
+    append_response_head(out, a, false, false, 1);
+    BOOST_TEST(out.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
+    BOOST_TEST(out.find("Allow: GET\r\n") != std::string::npos);
+    BOOST_TEST(out.ends_with("Connection: close\r\n\r\n"));
+    out.clear();
+    http_answer none;
+    none.status = 204;
+    append_response_head(out, none, true, true, 1);
+    BOOST_TEST(out == "HTTP/1.1 204 No Content\r\nCache-Control: no-store\r\nConnection: keep-alive\r\n\r\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(resume_decision_suite)
