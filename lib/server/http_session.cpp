@@ -382,7 +382,7 @@ asio::awaitable<bool> http_session::handle_collect(request_type& req, route& r)
     auto collect = [&]() -> asio::awaitable<void> {
         try {
             while (auto t = co_await ts->next()) {
-                accounting.on_chunk();
+                accounting.on_collected_chunk();
                 text.append(t->text);
             }
         } catch (const stream_error& e) {

@@ -43,6 +43,13 @@ public:
     const std::string& stream_id() const noexcept { return id_; }
 
     void on_chunk() noexcept;
+    // A chunk of a collect answer: counted, and the first one's time, but no
+    // clock read per chunk (its client sees no gaps).
+    void on_collected_chunk() noexcept
+    {
+        if (chunks_ == 0) return on_chunk();
+        ++chunks_;
+    }
     // `code` names the error for the error outcome. `provider_cancelled`: the
     // provider was stopped before its end (client gone, cancel, deadline...).
     void finish(stream_outcome outcome, std::string_view code, bool provider_cancelled) noexcept;

@@ -19,6 +19,7 @@ enum class stream_outcome { complete = 0, error = 1, cancelled = 2 };
 inline constexpr std::array<double, 14> latency_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                         0.1,    0.25,  0.5,    1.0,   2.5,   5.0,   10.0};
 
+// Written by one thread (its shard's), read by any (render).
 class latency_histogram {
 public:
     void observe(std::chrono::steady_clock::duration d) noexcept;
