@@ -62,11 +62,15 @@ struct mirror_inbox {
 
 // On the owner's thread: the record's subscriber, shipping every batch of
 // new events to the session's thread.
-class mirror_feed final : public stream_subscriber {
+class mirror_feed final : public stream_subscriber, public std::enable_shared_from_this<mirror_feed> {
 public:
-    mirror_feed(std::shared_ptr<stream_record> record, std::uint64_t next_seq, asio::any_io_executor home,
-                std::weak_ptr<mirror_inbox> inbox)
-        : record_(std::move(record)), next_(next_seq), home_(std::move(home)), inbox_(std::move(inbox))
+    mirror_feed(std::shared_ptr<stream_record> record, std::uint64_t next_seq, asio::any_io_executor owner,
+                asio::any_io_executor home, std::weak_ptr<mirror_inbox> inbox)
+        : record_(std::move(record)),
+          next_(next_seq),
+          owner_(std::move(owner)),
+          home_(std::move(home)),
+          inbox_(std::move(inbox))
     {
     }
 
@@ -75,7 +79,17 @@ public:
         record_->attach(*this, next_);
         ship();
     }
-    void on_events() noexcept override { ship(); }
+    // One batch per round of this thread, not one post per event: the
+    // events appended until the posted ship runs go together.
+    void on_events() noexcept override
+    {
+        if (ship_posted_) return;
+        ship_posted_ = true;
+        asio::post(owner_, [self = shared_from_this()] {
+            self->ship_posted_ = false;
+            self->ship();
+        });
+    }
     void abort() noexcept override
     {
         asio::post(home_, [inbox = inbox_] {
@@ -109,8 +123,10 @@ private:
 
     std::shared_ptr<stream_record> record_;
     std::uint64_t next_;
+    asio::any_io_executor owner_;
     asio::any_io_executor home_;
     std::weak_ptr<mirror_inbox> inbox_;
+    bool ship_posted_ = false;
 };
 
 class mirrored_subscription final : public subscription {
@@ -166,7 +182,8 @@ asio::awaitable<owner_answer> decide_on_owner(worker& owner, const block_config&
     if (!home) {
         a.record = std::move(record);
     } else {
-        a.feed = std::make_shared<mirror_feed>(std::move(record), a.decision.next_seq, std::move(home), std::move(inbox));
+        a.feed = std::make_shared<mirror_feed>(std::move(record), a.decision.next_seq, owner.ioc.get_executor(),
+                                               std::move(home), std::move(inbox));
         a.feed->start();
     }
     co_return a;

@@ -73,6 +73,15 @@ BOOST_AUTO_TEST_CASE(every_endpoint_routes)
     BOOST_TEST(app.extra_index == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(the_query_is_read_within_the_target_only)
+{
+    // A target is a view into the request head, not a C string: what
+    // follows it must not leak into the prompt.
+    const std::string head = "/api/stream/ai-block/chat?prompt=ab HTTP/1.1\r\nHost: x\r\n";
+    const std::string_view target = std::string_view(head).substr(0, head.find(' '));
+    BOOST_TEST(*routed(go(http::verb::get, target)).prompt == "ab");
+}
+
 BOOST_AUTO_TEST_CASE(resume_routes_carry_the_event_id)
 {
     const auto r = routed(go(http::verb::get, "/api/stream/ai-block/chat?prompt=x", "0123456789abcdef.41"));
