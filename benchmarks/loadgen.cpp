@@ -221,30 +221,29 @@ private:
             }
             if (data_.find("\"content\":\"") == std::string::npos || data_.find("\"content\":\"\"") != std::string::npos)
                 return true;
-            ++st.chunks;
-            if (next_index_ == 0) first_ = now;
-            else gap_sample(now, st);
-            last_ = now;
-            ++next_index_;
-            return true;
+            return chunk_arrived(now, st);
         }
         if (event_ == "chunk") {
             const auto pos = data_.find("\"index\":");
             long index = -1;
             if (pos != std::string::npos) std::from_chars(data_.data() + pos + 8, data_.data() + data_.size(), index);
             if (index != next_index_) return false;
-            ++st.chunks;
-            if (next_index_ == 0) first_ = now;
-            else gap_sample(now, st);
-            last_ = now;
-            ++next_index_;
-            return true;
+            return chunk_arrived(now, st);
         }
         terminal_ = event_ == "complete" ? result::complete : result::error_event;
         return true;
     }
 
-    void gap_sample(clock_type::time_point now, stats& st) { st.gap.add(now - last_); }
+    // A text delta: the first one's time, or the gap since the previous one.
+    bool chunk_arrived(clock_type::time_point now, stats& st)
+    {
+        ++st.chunks;
+        if (next_index_ == 0) first_ = now;
+        else st.gap.add(now - last_);
+        last_ = now;
+        ++next_index_;
+        return true;
+    }
 
 public:
     clock_type::time_point first_{}, last_{};

@@ -45,12 +45,10 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
     // it, the stream's id: an id with no data dispatches no event, but an
     // EventSource remembers it, so even a drop before the first event
     // resumes. Opt-in, so v1 clients see v1 bytes.
+    sse_event_writer::retry(pending_, w_.config.retry);
     if (opt_.announce_id) {
-        sse_event_writer::retry(pending_, w_.config.retry);
-        pending_.pop_back();
+        pending_.pop_back();  // one block: "retry: …\nid: <stream_id>.0\n\n"
         sse_event_writer::id_only(pending_, events_->stream_id(), 0);
-    } else {
-        sse_event_writer::retry(pending_, w_.config.retry);
     }
     last_write_ = clock::now();
     bool client_gone = false;
