@@ -207,6 +207,7 @@ void read_server(table_reader& r, server::server_config& s)
     r.millis("header_timeout_ms", s.header_timeout, 100);
     r.millis("keep_alive_timeout_ms", s.keep_alive_timeout, 100);
     r.millis("heartbeat_interval_ms", s.heartbeat_interval, 100, 3'600'000);
+    r.millis("ws_idle_timeout_ms", s.ws_idle_timeout, 1'000, 86'400'000);
     r.millis("slow_consumer_timeout_ms", s.slow_consumer_timeout, 10);
     r.millis("shutdown_timeout_ms", s.shutdown_timeout, 0, 600'000);
     r.millis("retry_ms", s.retry, 0, 3'600'000);

@@ -265,7 +265,7 @@ asio::awaitable<bool> http_session::handle(request_type req)
     case endpoint::extra: co_return co_await handle_extra(req, r.extra_index);
     case endpoint::websocket:
         idle_ = false;
-        co_await run_ws_session(w_, std::move(stream_), std::move(req), *r.block, forward_);
+        co_await run_ws_session(w_, std::move(stream_), std::move(req), buffer_, *r.block, forward_);
         co_return false;
     default: co_return co_await send(answer_simple(r, w_.engine, w_.metrics), keep_alive);
     }

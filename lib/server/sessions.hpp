@@ -30,10 +30,11 @@ boost::asio::awaitable<void> reject_connection(worker& w, boost::asio::ip::tcp::
 boost::asio::awaitable<void> watch_for_close(boost::asio::ip::tcp::socket& socket, beast::flat_buffer& buffer,
                                              std::size_t limit);
 
-// Serves a WebSocket connection after its upgrade request; `forward` is
-// pointed at the session so server shutdown reaches it.
+// Serves a WebSocket connection after its upgrade request (`early`: bytes
+// read behind it); `forward` is pointed at the session so server shutdown
+// reaches it.
 boost::asio::awaitable<void> run_ws_session(worker& w, beast::tcp_stream stream,
-                                            http::request<http::string_body> upgrade, const block_config& block,
-                                            connection*& forward);
+                                            http::request<http::string_body> upgrade, beast::flat_buffer& early,
+                                            const block_config& block, connection*& forward);
 
 }  // namespace liveai::server::detail

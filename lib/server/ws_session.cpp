@@ -1,23 +1,28 @@
-// The WebSocket twin of the SSE endpoint. A reader handles `start`, `resume`
-// and `cancel` messages; a writer sends the session's own messages (errors,
-// `started`, `resumed`) and the events of the stream the connection runs,
-// framed by ws_message_writer from the stream's log, so a `cancel` is read
-// while the provider waits, and a `resume` on a new connection continues
-// after any id, on this thread or mirrored from another (subscription.hpp).
-// One stream at a time per connection.
+// The WebSocket twin of the SSE endpoint. Beast answers the handshake; the
+// frames are ours (transport/ws_frame.hpp), so every message ready at once
+// (the session's own and the stream's events, framed by ws_message_writer
+// straight from the stream's log) leaves in one write, where Beast writes
+// one frame per call. A reader handles `start`, `resume` and `cancel`
+// messages, pings and the close handshake, so a `cancel` is read while the
+// provider waits, and a `resume` on a new connection continues after any
+// id, on this thread or mirrored from another (subscription.hpp). One
+// stream at a time per connection.
 #include "sessions.hpp"
 #include "stream_record.hpp"
 #include "subscription.hpp"
 
 #include <liveai/error.hpp>
 #include <liveai/transport/event_format.hpp>
+#include <liveai/transport/ws_frame.hpp>
 #include <liveai/transport/ws_message_writer.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
@@ -29,15 +34,22 @@ namespace asio = boost::asio;
 namespace websocket = boost::beast::websocket;
 using asio::use_awaitable;
 using namespace asio::experimental::awaitable_operators;
+using clock = std::chrono::steady_clock;
+namespace ws_close_code = transport::ws_close_code;
+using transport::ws_frame_writer;
+using transport::ws_input;
+using transport::ws_opcode;
 
 namespace {
 
 constexpr std::size_t max_own_messages = 64;
+// After our close frame, how long the client has to answer with its own.
+constexpr auto close_answer_timeout = std::chrono::seconds(5);
 
 class ws_session final : public connection, public stream_subscriber {
 public:
     ws_session(worker& w, beast::tcp_stream stream, const block_config& block)
-        : w_(w), ws_(std::move(stream)), block_(block), wake_(ws_.get_executor())
+        : w_(w), stream_(std::move(stream)), socket_(stream_.socket()), block_(block), wake_(socket_.get_executor())
     {
     }
 
@@ -46,32 +58,34 @@ public:
         shutting_down_ = true;
         // A running stream ends with server_shutdown (the worker stops every
         // record); the connection closes once that is written.
-        if (!streaming_) close_after_drain();
+        if (!streaming_) close_after_drain(ws_close_code::going_away);
     }
 
-    void close_now() noexcept override
-    {
-        boost::system::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().close(ignored);
-    }
+    void close_now() noexcept override { drop_connection(); }
 
-    asio::awaitable<void> run(http::request<http::string_body> upgrade)
+    asio::awaitable<void> run(http::request<http::string_body> upgrade, beast::flat_buffer& early)
     {
-        ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-        ws_.read_message_max(w_.config.max_ws_message_bytes);
-        auto [ec] = co_await ws_.async_accept(upgrade, asio::as_tuple(use_awaitable));
-        if (ec) co_return;
+        {
+            websocket::stream<beast::tcp_stream&> handshake(stream_);
+            auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+            timeouts.idle_timeout = websocket::stream_base::none();
+            handshake.set_option(timeouts);
+            auto [ec] = co_await handshake.async_accept(upgrade, asio::as_tuple(use_awaitable));
+            if (ec) co_return;
+        }
+        stream_.expires_never();
+        last_received_ = clock::now();
         try {
-            auto reading = read_loop();
+            auto reading = read_loop(early);
             auto writing = write_loop();
-            co_await (std::move(reading) || std::move(writing));
+            co_await (std::move(reading) && std::move(writing));
         } catch (const std::exception&) {
         }
-        stream_.reset();
+        subscription_.reset();
     }
 
     void on_events() noexcept override { wake_writer(); }
-    void abort() noexcept override { close_after_drain(); }
+    void abort() noexcept override { close_after_drain(ws_close_code::going_away); }
 
 private:
     void wake_writer() noexcept
@@ -79,51 +93,118 @@ private:
         if (writer_idle_) wake_.cancel();
     }
 
-    void close_after_drain() noexcept
+    // Ends the session's stream and closes once what is queued is written.
+    void close_after_drain(std::uint16_t code) noexcept
     {
+        if (!closing_) close_code_ = code;
         closing_ = true;
-        stream_.reset();
+        subscription_.reset();
         streaming_ = false;
         wake_writer();
     }
 
-    void enqueue(std::string message)
+    // The TCP connection is gone or must go: no close handshake.
+    void drop_connection() noexcept
+    {
+        gone_ = true;
+        subscription_.reset();
+        streaming_ = false;
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+        wake_.cancel();
+    }
+
+    void enqueue_frame(ws_opcode op, std::string_view payload)
     {
         // A client that sends faster than it reads the answers is cut off:
         // the queue of our own messages stays bounded.
-        if (own_.size() >= max_own_messages) return close_after_drain();
-        own_.push_back(std::move(message));
+        if (own_.size() >= max_own_messages) return close_after_drain(ws_close_code::going_away);
+        std::string frame;
+        ws_frame_writer::frame(frame, op, payload);
+        own_.push_back(std::move(frame));
         wake_writer();
     }
+    void enqueue(std::string_view message) { enqueue_frame(ws_opcode::text, message); }
 
     void enqueue_error(liveai::error code, std::string_view message, bool retryable)
     {
         std::string m;
         transport::append_error_json(m, to_code(code), message, retryable, true);
-        enqueue(std::move(m));
+        enqueue(m);
     }
     void enqueue_error(liveai::error code, std::string_view message)
     {
         enqueue_error(code, message, default_retryable(code));
     }
 
-    asio::awaitable<void> read_loop()
+    asio::awaitable<void> read_loop(beast::flat_buffer& early)
     {
-        beast::flat_buffer buffer;
+        transport::ws_frame_reader reader(w_.config.max_ws_message_bytes);
+        const auto limit = reader.max_buffered_bytes();
+        beast::flat_buffer buffer(limit);
+        if (early.size() > 0) {
+            // A client may send its first frames right behind the upgrade.
+            if (early.size() > limit) co_return drop_connection();
+            buffer.commit(asio::buffer_copy(buffer.prepare(early.size()), early.data()));
+            early.consume(early.size());
+        }
         for (;;) {
-            buffer.clear();
-            auto [ec, n] = co_await ws_.async_read(buffer, asio::as_tuple(use_awaitable));
-            if (ec == websocket::error::message_too_big) {
-                enqueue_error(error::invalid_message,
-                              "messages are limited to " + std::to_string(w_.config.max_ws_message_bytes) + " bytes");
-                co_return;  // Beast has already failed the connection
-            }
-            if (ec) co_return;
-            if (!ws_.got_text()) {
-                enqueue_error(error::unsupported_frame, "binary frames are not supported; send JSON text messages");
+            auto in = reader.next(static_cast<char*>(buffer.data().data()), buffer.size());
+            if (in.kind == ws_input::need_more) {
+                buffer.consume(in.consumed);
+                const auto room = std::min(limit - buffer.size(), std::max<std::size_t>(buffer.size(), 512));
+                auto [ec, n] = co_await socket_.async_read_some(buffer.prepare(room), asio::as_tuple(use_awaitable));
+                if (ec) co_return drop_connection();  // gone: the block's on_disconnect policy applies
+                buffer.commit(n);
+                last_received_ = clock::now();
+                ping_sent_ = false;
                 continue;
             }
-            co_await handle_message(std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()));
+            switch (in.kind) {
+            case ws_input::text:
+                co_await handle_message(in.payload);
+                break;
+            case ws_input::binary:
+                enqueue_error(error::unsupported_frame, "binary frames are not supported; send JSON text messages");
+                break;
+            case ws_input::ping:
+                enqueue_frame(ws_opcode::pong, in.payload);
+                break;
+            case ws_input::pong:
+                break;
+            case ws_input::close:
+                // The client leaves: its stream is given up like a dropped
+                // connection's, and our close frame answers with its code.
+                peer_closed_ = true;
+                close_after_drain(in.code == ws_close_code::no_status ? ws_close_code::normal : in.code);
+                if (awaiting_close_) wake_.cancel();
+                co_return;
+            case ws_input::failed:
+                if (in.code == ws_close_code::too_big)
+                    enqueue_error(error::invalid_message,
+                                  "messages are limited to " + std::to_string(w_.config.max_ws_message_bytes) + " bytes");
+                else if (in.code == ws_close_code::invalid_payload)
+                    enqueue_error(error::invalid_message, "a text message is not valid UTF-8");
+                failing_ = true;
+                close_after_drain(in.code);
+                co_return co_await discard_until_closed();
+            default:
+                break;
+            }
+            if (gone_) co_return;
+            buffer.consume(in.consumed);
+        }
+    }
+
+    // After a protocol failure nothing more is read, but what the client
+    // still sends is taken off the socket: closing a socket with unread
+    // bytes would reset the connection and lose our close frame.
+    asio::awaitable<void> discard_until_closed()
+    {
+        char sink[512];
+        for (;;) {
+            auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), asio::as_tuple(use_awaitable));
+            if (ec) co_return drop_connection();
         }
     }
 
@@ -140,7 +221,7 @@ private:
         const auto& kind = type->get_string();
         if (kind == "cancel") {
             // Nothing running: nothing to cancel, not an error.
-            if (stream_) stream_->stop();
+            if (subscription_) subscription_->stop();
             co_return;
         }
         if (kind != "start" && kind != "resume") {
@@ -155,7 +236,7 @@ private:
             enqueue_error(error::server_shutdown, "the server is shutting down");
             co_return;
         }
-        stream_.reset();
+        subscription_.reset();
         if (kind == "resume") co_await resume(*obj);
         else start(*obj);
     }
@@ -185,7 +266,7 @@ private:
         if (with_ids_) enqueue(R"({"type":"started","stream_id":")" + record->id() + R"(","id":")" + record->id() + R"(.0"})");
         streaming_ = true;
         next_ = 1;
-        stream_ = subscribe_local(std::move(record), *this, next_);
+        subscription_ = subscribe_local(std::move(record), *this, next_);
         wake_writer();  // the producer may already have run (co_spawn dispatches inline)
     }
 
@@ -211,88 +292,145 @@ private:
             co_return;
         case resume_outcome::replay: break;
         }
-        if (closing_) co_return;  // aborted while the owner decided
+        if (closing_ || gone_) co_return;  // aborted while the owner decided
         with_ids_ = true;  // a resuming client knows ids
         next_ = resumed.decision.next_seq;
-        stream_ = std::move(resumed.stream);
+        subscription_ = std::move(resumed.stream);
         wake_writer();  // the events after last_event_id, at once
     }
 
-    // The next message to write, or false when there is none.
-    bool next_message()
+    // Frames into out_ what is ready: our own messages first, then the
+    // stream's events, up to write_queue_bytes (at least one event).
+    // Returns whether events were taken.
+    bool gather()
     {
-        out_.clear();
-        if (!own_.empty()) {
-            out_.swap(own_.front());
+        while (!own_.empty()) {
+            out_.append(own_.front());
             own_.pop_front();
-            return true;
         }
-        if (!stream_) return false;
-        const auto& log = stream_->log();
-        if (next_ > log.last_seq()) return false;
-        const auto e = log.at(next_);
-        transport::ws_message_writer::message(out_, e.kind, e.payload, with_ids_ ? stream_->stream_id() : std::string_view{},
-                                              next_);
-        out_seq_ = next_++;
+        if (!subscription_) return false;
+        const auto& log = subscription_->log();
+        const auto last = log.last_seq();
+        const std::string_view id = with_ids_ ? std::string_view(subscription_->stream_id()) : std::string_view{};
+        const auto first = next_;
+        while (next_ <= last && (next_ == first || out_.size() < w_.config.write_queue_bytes)) {
+            const auto e = log.at(next_);
+            const auto at = ws_frame_writer::begin(out_);
+            transport::ws_message_writer::message(out_, e.kind, e.payload, id, next_);
+            ws_frame_writer::end(out_, at, ws_opcode::text);
+            ++next_;
+        }
+        return next_ != first;
+    }
+
+    // A client that sent nothing for half of ws_idle_timeout gets a ping
+    // (browsers answer it on their own); one silent for all of it is gone.
+    // Returns false when the connection was dropped for silence.
+    bool keep_alive_check(clock::time_point now)
+    {
+        const auto idle = w_.config.ws_idle_timeout;
+        if (now - last_received_ >= idle) {
+            drop_connection();
+            return false;
+        }
+        if (!ping_sent_ && now - last_received_ >= idle / 2) {
+            ping_sent_ = true;
+            enqueue_frame(ws_opcode::ping, {});
+        }
         return true;
     }
 
     asio::awaitable<void> write_loop()
     {
         for (;;) {
-            out_seq_ = 0;
-            if (!next_message()) {
-                if (closing_) {
-                    co_await ws_.async_close(websocket::close_code::going_away, asio::as_tuple(use_awaitable));
-                    co_return;
-                }
+            if (gone_) co_return;
+            out_.clear();
+            const bool events = gather();
+            if (out_.empty()) {
+                if (closing_) co_return co_await close_handshake();
                 writer_idle_ = true;
-                wake_.expires_at(asio::steady_timer::time_point::max());
+                wake_.expires_at(last_received_ + (ping_sent_ ? w_.config.ws_idle_timeout : w_.config.ws_idle_timeout / 2));
                 boost::system::error_code ec;
                 co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
                 writer_idle_ = false;
+                if (!ec) {
+                    if (!keep_alive_check(clock::now())) co_return;
+                } else if (!gone_) {
+                    // Woken by new events: let the handlers already queued on
+                    // this thread run first, so the events that become ready
+                    // in the same round leave in this one write.
+                    co_await asio::post(socket_.get_executor(), use_awaitable);
+                }
                 continue;
             }
-            ws_.text(true);
-            co_await ws_.async_write(asio::buffer(out_), use_awaitable);
-            if (out_seq_ == 0 || !stream_) continue;
-            const auto& log = stream_->log();
-            const bool caught_up = next_ > log.last_seq();
-            // One acknowledgement per drained batch (or per 16 messages), not per message.
-            if (caught_up || (next_ & 15) == 0) stream_->written(next_);
-            if (caught_up && log.ended()) {
-                stream_.reset();
+            auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), asio::as_tuple(use_awaitable));
+            if (ec) co_return drop_connection();
+            if (!keep_alive_check(clock::now())) co_return;
+            if (!events || !subscription_) continue;
+            const auto& log = subscription_->log();
+            subscription_->written(next_);
+            if (next_ > log.last_seq() && log.ended()) {
+                subscription_.reset();
                 streaming_ = false;
-                if (shutting_down_) close_after_drain();
+                if (shutting_down_) close_after_drain(ws_close_code::going_away);
             }
         }
     }
 
+    // Our close frame; then, unless the client closed first or broke the
+    // protocol, a bounded wait for its answer. The server closes the TCP
+    // connection (RFC 6455 section 7.1.1).
+    asio::awaitable<void> close_handshake()
+    {
+        out_.clear();
+        ws_frame_writer::close(out_, close_code_);
+        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), asio::as_tuple(use_awaitable));
+        boost::system::error_code ignored;
+        if (!ec && failing_) socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        if (!ec && !peer_closed_) {
+            // Until the client's close frame (or, after a failure, its end
+            // of the connection) comes in, or the timeout.
+            awaiting_close_ = true;
+            wake_.expires_after(close_answer_timeout);
+            boost::system::error_code ignored;
+            co_await wake_.async_wait(asio::redirect_error(use_awaitable, ignored));
+        }
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        drop_connection();
+    }
+
     worker& w_;
-    websocket::stream<beast::tcp_stream> ws_;
+    beast::tcp_stream stream_;
+    asio::ip::tcp::socket& socket_;
     const block_config& block_;
     asio::steady_timer wake_;
-    std::deque<std::string> own_;  // the session's own messages, before events
-    std::string out_;
-    std::unique_ptr<subscription> stream_;
+    std::deque<std::string> own_;  // framed: the session's own messages and pongs, before events
+    std::string out_;              // what the write in flight sends
+    std::unique_ptr<subscription> subscription_;
     std::uint64_t next_ = 1;
-    std::uint64_t out_seq_ = 0;  // the event in out_, 0 for our own messages
+    clock::time_point last_received_{};
+    std::uint16_t close_code_ = ws_close_code::going_away;
     bool streaming_ = false;
     bool with_ids_ = false;
     bool writer_idle_ = false;
-    bool closing_ = false;
+    bool closing_ = false;         // a close frame is to be sent once the queue is written
+    bool peer_closed_ = false;     // the client's close frame came in
+    bool failing_ = false;         // the client broke the protocol
+    bool awaiting_close_ = false;  // our close frame is out; the client's is awaited
+    bool ping_sent_ = false;
+    bool gone_ = false;
     bool shutting_down_ = false;
 };
 
 }  // namespace
 
 asio::awaitable<void> run_ws_session(worker& w, beast::tcp_stream stream, http::request<http::string_body> upgrade,
-                                     const block_config& block, connection*& forward)
+                                     beast::flat_buffer& early, const block_config& block, connection*& forward)
 {
     ws_session session(w, std::move(stream), block);
     forward = &session;
     try {
-        co_await session.run(std::move(upgrade));
+        co_await session.run(std::move(upgrade), early);
     } catch (...) {
         forward = nullptr;
         throw;

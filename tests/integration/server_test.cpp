@@ -660,6 +660,102 @@ BOOST_AUTO_TEST_CASE(closing_the_socket_cancels_the_provider)
     BOOST_TEST(s.wait_for_metric("liveai_streams_active", [](double v) { return v == 0; }));
 }
 
+BOOST_AUTO_TEST_CASE(pings_are_answered_and_fragments_make_one_message)
+{
+    test_server s(config());
+    ws_client c(s.port(), "fast");
+    std::vector<std::string> pongs;
+    c.ws.control_callback([&](websocket::frame_type kind, boost::beast::string_view payload) {
+        if (kind == websocket::frame_type::pong) pongs.emplace_back(payload);
+    });
+    c.ws.ping("are you there");
+    // A start message in three fragments, a ping between two of them.
+    c.ws.text(true);
+    c.ws.write_some(false, boost::asio::buffer(std::string(R"({"type":"st)")));
+    c.ws.write_some(false, boost::asio::buffer(std::string(R"(art","prompt")")));
+    c.ws.ping("between");
+    c.ws.write_some(true, boost::asio::buffer(std::string(R"(:"frag ment"})")));
+    const auto msgs = c.until_terminal();
+    BOOST_TEST(msgs.size() == 13u);
+    BOOST_TEST(msgs.front().at("text").as_string() == "frag");
+    BOOST_TEST(msgs.back().at("type").as_string() == "complete");
+    BOOST_TEST(pongs == (std::vector<std::string>{"are you there", "between"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_client_close_is_answered_and_cancels_its_stream)
+{
+    test_server s(config());
+    ws_client c(s.port(), "slow");
+    c.send(R"({"type":"start","prompt":"x"})");
+    BOOST_TEST(s.wait_for_metric("liveai_streams_active", [](double v) { return v == 1; }));
+    // Beast's close returns without an error once the server's close frame
+    // came and the server then closed the TCP connection.
+    boost::system::error_code ec;
+    c.ws.close(websocket::close_reason(websocket::close_code::normal, "done here"), ec);
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(c.ws.reason().code == websocket::close_code::normal);  // the server's answer echoes the code
+    BOOST_TEST(s.wait_for_metric("liveai_provider_cancellations_total", [](double v) { return v == 1; }));
+    BOOST_TEST(s.wait_for_metric("liveai_streams_active", [](double v) { return v == 0; }));
+}
+
+BOOST_AUTO_TEST_CASE(oversized_invalid_and_unmasked_messages_close_with_their_codes)
+{
+    test_server s(config("max_ws_message_bytes = 1024"));
+    {
+        ws_client c(s.port(), "fast");
+        c.send(std::string(2000, 'x'));
+        const auto e = c.receive();
+        BOOST_TEST(e.at("code").as_string() == "invalid_message");
+        BOOST_TEST(std::string(e.at("message").as_string()).find("1024 bytes") != std::string::npos);
+        boost::beast::flat_buffer b;
+        boost::system::error_code ec;
+        c.ws.read(b, ec);
+        BOOST_TEST((ec == websocket::error::closed), ec.message());
+        BOOST_TEST(c.ws.reason().code == websocket::close_code::too_big);
+    }
+    {
+        ws_client c(s.port(), "fast");
+        c.send("{\"type\":\"start\",\"prompt\":\"\xc3(\"}");
+        const auto e = c.receive();
+        BOOST_TEST(e.at("code").as_string() == "invalid_message");
+        boost::beast::flat_buffer b;
+        boost::system::error_code ec;
+        c.ws.read(b, ec);
+        BOOST_TEST((ec == websocket::error::closed), ec.message());
+        BOOST_TEST(c.ws.reason().code == websocket::close_code::bad_payload);
+    }
+    {
+        ws_client c(s.port(), "fast");
+        boost::asio::write(c.ws.next_layer(), boost::asio::buffer(std::string("\x81\x01x", 3)));  // not masked
+        boost::beast::flat_buffer b;
+        boost::system::error_code ec;
+        c.ws.read(b, ec);
+        BOOST_TEST((ec == websocket::error::closed), ec.message());
+        BOOST_TEST(c.ws.reason().code == websocket::close_code::protocol_error);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_silent_client_is_pinged_then_dropped)
+{
+    test_server s(config("ws_idle_timeout_ms = 1000"));
+    ws_client c(s.port(), "fast");
+    auto& sock = c.ws.next_layer();
+    const auto start = std::chrono::steady_clock::now();
+    std::string got;
+    char buf[64];
+    boost::system::error_code ec;
+    for (;;) {
+        const auto n = sock.read_some(boost::asio::buffer(buf), ec);
+        if (ec) break;
+        got.append(buf, n);
+    }
+    const auto waited = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(got == std::string("\x89\x00", 2));  // one empty ping, unanswered
+    BOOST_TEST((ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset), ec.message());
+    BOOST_TEST(waited >= 900ms);
+    BOOST_TEST(waited < 5s);
+}
+
 BOOST_AUTO_TEST_CASE(streaming_disabled_and_unknown_block)
 {
     test_server s(config());

@@ -34,6 +34,9 @@ struct server_config {
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds keep_alive_timeout{60'000};
     std::chrono::milliseconds heartbeat_interval{15'000};
+    // A WebSocket client silent for half of this gets a ping; one silent for
+    // all of it is disconnected.
+    std::chrono::milliseconds ws_idle_timeout{300'000};
     std::chrono::milliseconds slow_consumer_timeout{10'000};
     std::chrono::milliseconds shutdown_timeout{5'000};
     std::chrono::milliseconds retry{2'000};  // the SSE `retry:` field
