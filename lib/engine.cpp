@@ -105,7 +105,9 @@ boost::asio::awaitable<collect_result> engine::collect(std::string_view name, re
     const auto& block = require(name);
     auto stream = open(block, std::move(req));
     collect_result result;
-    while (auto t = co_await stream->next()) {
+    for (;;) {
+        auto t = stream->try_next();
+        if (!t && !(t = co_await stream->next())) break;
         result.text.append(t->text);
         ++result.chunks;
     }

@@ -36,6 +36,17 @@ public:
 
     virtual boost::asio::awaitable<std::optional<token>> next() = 0;
 
+    // The next token when it is ready now, without suspending; nullopt
+    // means only "co_await next()" (which reports the end and failures, and
+    // waits). For a stream that has tokens at hand (a mock without delays,
+    // the rest of an upstream read) a consumer takes them without a
+    // coroutine frame per token:
+    //     auto t = s.try_next();
+    //     if (!t) t = co_await s.next();
+    // Same token, same order, same state as next() would give; it never
+    // throws. The default has nothing at hand.
+    virtual std::optional<token> try_next() { return std::nullopt; }
+
     // Ends the stream from outside a pending next() (a WebSocket `cancel`, a
     // deadline): the pending or next call to next() returns nullopt with reason
     // `cancelled`. Call it on the stream's executor.

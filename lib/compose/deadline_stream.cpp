@@ -191,6 +191,22 @@ std::optional<token> deadline_stream::take_answer()
     return std::nullopt;
 }
 
+std::optional<token> deadline_stream::try_next()
+{
+    // A token at hand passes while no deadline has passed; the idle and
+    // first-token deadlines are met by a token that is ready now, and the
+    // total one is checked on the coarse clock. Firing is next()'s.
+    auto& r = *race_;
+    if (done() || !started_ || cancel_requested_ || r.fired || r.pending) return std::nullopt;
+    if (limits_.total.count() > 0 && coarse_now() >= start_ + limits_.total) return std::nullopt;
+    auto t = r.inner->try_next();
+    if (t) {
+        got_token_ = true;
+        set_usage(r.inner->usage());
+    }
+    return t;
+}
+
 asio::awaitable<std::optional<token>> deadline_stream::next()
 {
     // Kept lean: Asio recycles coroutine frames only up to about 1 KiB, and

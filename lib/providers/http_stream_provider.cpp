@@ -51,6 +51,9 @@ struct http_stream_provider::exchange {
     transport::sse_parser sse;
     std::array<char, 16 * 1024> body_buffer{};
     std::string_view unparsed;
+    // What try_next() met in the stream (an oversized event, an end without
+    // a finish reason): next() handles it as if it had parsed it.
+    std::exception_ptr deferred;
     bool body_done = false;
     std::string error_body;
     unsigned requests_sent = 0;
@@ -523,6 +526,19 @@ void http_stream_provider::end_of_body()
     finish_stream();
 }
 
+std::optional<token> http_stream_provider::try_next()
+{
+    auto& x = *x_;
+    if (done() || x.deferred || x.unparsed.empty() || x.next_step.what != action::type::read_body || x.fsm.cancelled())
+        return std::nullopt;
+    try {
+        return parse_pending();  // may end the stream: next() then says so
+    } catch (const stream_error&) {
+        x.deferred = std::current_exception();
+        return std::nullopt;
+    }
+}
+
 asio::awaitable<std::optional<token>> http_stream_provider::next()
 {
     if (done()) co_return std::nullopt;
@@ -553,6 +569,7 @@ asio::awaitable<std::optional<token>> http_stream_provider::next()
             }
             // Streaming the body.
             try {
+                if (x.deferred) std::rethrow_exception(std::exchange(x.deferred, nullptr));
                 if (auto t = parse_pending()) co_return t;
                 if (done()) co_return std::nullopt;
                 if (x.body_done) {

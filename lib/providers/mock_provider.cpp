@@ -120,6 +120,23 @@ void mock_provider::cancel() noexcept
     if (timer_) timer_->cancel();
 }
 
+std::optional<token> mock_provider::try_next()
+{
+    // Everything but a token that is due now is next()'s: the first call
+    // (which starts the clock), failures, the end, waits, and the yield
+    // every yield_every tokens.
+    if (done() || cancel_requested_ || !timer_ || emitted_ == total_) return std::nullopt;
+    if (settings_.fail_after && emitted_ == *settings_.fail_after) return std::nullopt;
+    if (timed_ && due_ > clock::now()) return std::nullopt;
+    if (due_in_a_row_ + 1 >= yield_every) return std::nullopt;
+    ++due_in_a_row_;
+    const std::string_view text = produce();
+    ++emitted_;
+    set_usage(liveai::usage{usage()->input_tokens, emitted_});
+    schedule_next();
+    return token{text};
+}
+
 asio::awaitable<std::optional<token>> mock_provider::next()
 {
     if (done()) co_return std::nullopt;

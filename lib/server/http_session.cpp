@@ -381,7 +381,9 @@ asio::awaitable<bool> http_session::handle_collect(request_type& req, route& r)
     std::optional<stream_error> failure;
     auto collect = [&]() -> asio::awaitable<void> {
         try {
-            while (auto t = co_await ts->next()) {
+            for (;;) {
+                auto t = ts->try_next();
+                if (!t && !(t = co_await ts->next())) break;
                 accounting.on_collected_chunk();
                 text.append(t->text);
             }

@@ -140,9 +140,9 @@ asio::awaitable<void> stream_record::run()
             accounting_.finish(stream_outcome::error, "slow_consumer", true);
             break;
         }
-        std::optional<token> t;
+        std::optional<token> t = ts_->try_next();
         try {
-            t = co_await ts_->next();
+            if (!t) t = co_await ts_->next();
         } catch (const stream_error& e) {
             const auto code = to_code(e.code());
             transport::append_error_json(scratch_, code, e.message(), e.retryable(), false);

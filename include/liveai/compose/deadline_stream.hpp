@@ -30,6 +30,7 @@ public:
     ~deadline_stream() override;
 
     boost::asio::awaitable<std::optional<token>> next() override;
+    std::optional<token> try_next() override;
     void cancel() noexcept override;
     bool stops_promptly() const noexcept override { return true; }
 

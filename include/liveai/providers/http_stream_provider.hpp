@@ -26,6 +26,8 @@ public:
     // retry. After it no byte is written upstream and the connection is
     // closed, so the upstream stops generating (and billing).
     boost::asio::awaitable<std::optional<token>> next() override;
+    // The next event of what was already read, if it is a token.
+    std::optional<token> try_next() override;
     void cancel() noexcept override;
     bool stops_promptly() const noexcept override { return true; }
 

@@ -27,6 +27,7 @@ public:
     mock_provider(mock_settings settings, request req);
 
     boost::asio::awaitable<std::optional<token>> next() override;
+    std::optional<token> try_next() override;
     void cancel() noexcept override;
     bool stops_promptly() const noexcept override { return true; }
 
