@@ -43,8 +43,17 @@ asio::awaitable<void> watch_for_close(tcp::socket& socket, beast::flat_buffer& b
             co_return;
         }
         boost::system::error_code ec;
-        const std::size_t n = co_await socket.async_read_some(buffer.prepare(std::min<std::size_t>(512, limit - buffer.size())),
-                                                              asio::redirect_error(use_awaitable, ec));
+        std::size_t n = 0;
+        if (buffer.size() == 0) {
+            // Nothing kept: hold no buffer while the stream runs (a few
+            // thousand streams, a KiB each), only wait for the socket.
+            buffer.shrink_to_fit();
+            co_await socket.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+        }
+        if (!ec)
+            n = co_await socket.async_read_some(buffer.prepare(std::min<std::size_t>(512, limit - buffer.size())),
+                                                asio::redirect_error(use_awaitable, ec));
+        if (!ec && n == 0) continue;
         if (ec) {
             // The client is gone: abort every other operation on the socket
             // now, so a write blocked on a full socket ends whatever the

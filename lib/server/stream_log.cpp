@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace liveai::server::detail {
 namespace {
@@ -33,6 +34,7 @@ char* memory_stream_log::reserve(std::size_t n)
     return pages_.back().bytes.get();
 }
 
+
 void memory_stream_log::grow_entries()
 {
     std::vector<entry> bigger(std::max<std::size_t>(16, entries_.size() * 2));
@@ -44,13 +46,19 @@ void memory_stream_log::grow_entries()
 
 void memory_stream_log::append(event_kind kind, std::string_view payload)
 {
+    // Payloads are bounded far below this (max_event_bytes, the text of one
+    // chunk); a bigger one would not fit the entry.
+    if (payload.size() >= (std::size_t{1} << (32 - entry::kind_bits)))
+        throw std::length_error("a stream event over 256 MiB");
     if (count_ == entries_.size()) grow_entries();
     char* at = reserve(payload.size());
     if (!payload.empty()) std::memcpy(at, payload.data(), payload.size());
     auto& p = pages_.back();
     p.used += static_cast<std::uint32_t>(payload.size());
     ++p.live;
-    entries_[(head_ + count_) & mask_] = {at, appended_, static_cast<std::uint32_t>(payload.size()), kind};
+    entries_[(head_ + count_) & mask_] = {
+        at, static_cast<std::uint32_t>(appended_),
+        static_cast<std::uint32_t>(payload.size()) << entry::kind_bits | static_cast<std::uint32_t>(kind)};
     ++count_;
     appended_ += payload.size();
     bytes_ += payload.size();
@@ -61,13 +69,13 @@ void memory_stream_log::append(event_kind kind, std::string_view payload)
 logged_event memory_stream_log::at(std::uint64_t seq) const noexcept
 {
     const auto& e = slot(seq);
-    return {e.kind, seq, std::string_view(e.data, e.size)};
+    return {e.kind(), seq, std::string_view(e.data, e.size())};
 }
 
 void memory_stream_log::drop_front() noexcept
 {
     const auto& e = entries_[head_];
-    bytes_ -= e.size;
+    bytes_ -= e.size();
     // Events fill pages in order: the oldest event is in the first page
     // that still has one.
     auto it = std::find_if(pages_.begin(), pages_.end(), [](const page& p) { return p.live > 0; });
@@ -87,7 +95,7 @@ std::size_t memory_stream_log::bytes_from(std::uint64_t seq) const noexcept
 {
     if (count_ == 0 || seq > last_seq()) return 0;
     if (seq < first_seq_) seq = first_seq_;
-    return static_cast<std::size_t>(appended_ - slot(seq).appended_before);
+    return static_cast<std::uint32_t>(static_cast<std::uint32_t>(appended_) - slot(seq).appended_before);
 }
 
 std::size_t memory_stream_log::footprint() const noexcept

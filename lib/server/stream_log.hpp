@@ -67,11 +67,18 @@ public:
     std::size_t retained_bytes() const noexcept { return bytes_; }
 
 private:
+    // 16 bytes: for a chunk the index costs about half its payload.
     struct entry {
         const char* data;
-        std::uint64_t appended_before;  // payload bytes appended before this one
-        std::uint32_t size;
-        event_kind kind;
+        // Payload bytes appended before this one, modulo 2^32: differences
+        // are exact while the retained bytes stay under 4 GiB (the bound
+        // is far below).
+        std::uint32_t appended_before;
+        std::uint32_t size_and_kind;  // size << kind_bits | kind
+
+        static constexpr unsigned kind_bits = 4;
+        std::uint32_t size() const noexcept { return size_and_kind >> kind_bits; }
+        event_kind kind() const noexcept { return static_cast<event_kind>(size_and_kind & ((1u << kind_bits) - 1)); }
     };
     struct page {
         std::unique_ptr<char[]> bytes;
