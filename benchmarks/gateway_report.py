@@ -4,39 +4,25 @@ figure is the median of the runs (min-max), each goal a ratio of two figures
 from the same runs.
 
 usage: gateway_report.py GATEWAY_JSONL"""
-import json
-import statistics
 import sys
 
-rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+import report_common
+
+rows = report_common.load(sys.argv[1])
 LABEL = {"direct": "straight from the upstream", "liveai": "liveai (openai block)",
          "go-proxy": "Go httputil.ReverseProxy, FlushInterval -1"}
 SERVERS = [s for s in ["direct", "liveai", "go-proxy"] if any(r["server"] == s for r in rows)]
 
 
 def values(server, scenario, fn):
-    out = []
-    for r in rows:
-        if r["server"] == server and r["scenario"] == scenario:
-            try:
-                v = fn(r["data"])
-            except (KeyError, TypeError, ZeroDivisionError, IndexError):
-                continue
-            if v is not None:
-                out.append(v)
-    return out
+    return report_common.values(rows, server, scenario, fn)
 
 
-def med(vs):
-    return statistics.median(vs) if vs else None
+med = report_common.med
 
 
 def fmt(vs, f="{:,.2f}"):
-    if not vs:
-        return "n/a"
-    if len(vs) == 1:
-        return f.format(vs[0])
-    return f"{f.format(med(vs))} ({f.format(min(vs))}–{f.format(max(vs))})"
+    return report_common.fmt(vs, f)
 
 
 def cpu_per_chunk(d):

@@ -5,50 +5,32 @@ usage: report.py RESULTS_JSONL BENCH_DIR"""
 import csv
 import datetime
 import glob
-import json
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 
 import matplotlib
 
+import report_common
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 results_path, bench_dir = sys.argv[1], sys.argv[2]
-rows = [json.loads(line) for line in open(results_path) if line.strip()]
+rows = report_common.load(results_path)
 SERVERS = ["liveai", "fastapi", "node", "go", "raw", "raw-joined"]
 LABEL = {"liveai": "liveai", "fastapi": "FastAPI+uvicorn", "node": "Node http", "go": "Go net/http",
          "raw": "raw C, 1 write/event", "raw-joined": "raw C, joined writes"}
 
 
 def values(server, scenario, fn):
-    out = []
-    for r in rows:
-        if r["server"] == server and r["scenario"] == scenario:
-            try:
-                v = fn(r["data"])
-            except (KeyError, TypeError, ZeroDivisionError, IndexError):
-                continue
-            if v is not None:
-                out.append(v)
-    return out
+    return report_common.values(rows, server, scenario, fn)
 
 
-def med(vs):
-    return statistics.median(vs) if vs else None
-
-
-def fmt(vs, f="{:,.0f}", scale=1.0):
-    if not vs:
-        return "n/a"
-    m = med(vs) * scale
-    if len(vs) == 1:
-        return f.format(m)
-    return f"{f.format(m)} ({f.format(min(vs) * scale)}–{f.format(max(vs) * scale)})"
+med = report_common.med
+fmt = report_common.fmt
 
 
 def events_per_cpu(d):
