@@ -4,7 +4,6 @@
 
 #include <liveai/transport/sse_event_writer.hpp>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,7 +16,6 @@ namespace liveai::server::detail {
 
 namespace asio = boost::asio;
 using asio::use_awaitable;
-using namespace asio::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 using transport::sse_event_writer;
 
@@ -51,17 +49,59 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
         sse_event_writer::id_only(pending_, events_->stream_id(), 0);
     }
     last_write_ = clock::now();
-    bool client_gone = false;
+    watch();
+    bool failed = false;
     try {
-        auto written = write_loop();
-        auto watched = watch_for_close(socket_, buffer_, w_.config.max_header_bytes);
-        auto winner = co_await (std::move(written) || std::move(watched));
-        client_gone = winner.index() == 1;
+        co_await write_loop();
     } catch (const std::exception&) {
-        client_gone = true;  // a failed write, or aborted
+        failed = true;  // a failed write, or aborted
+    }
+    // The watcher's handler refers to this object: stop it and let it run.
+    finishing_ = true;
+    while (watching_) {
+        boost::system::error_code ec;
+        socket_.cancel(ec);
+        wake_.expires_at(asio::steady_timer::time_point::max());
+        co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
     }
     events_.reset();  // detaches: the block's on_disconnect policy applies
-    co_return !client_gone && !aborted_ && opt_.keep_alive && terminator_sent_;
+    co_return !failed && !client_gone_ && !aborted_ && opt_.keep_alive && terminator_sent_;
+}
+
+void sse_response::watch()
+{
+    // Bytes the client sends meanwhile (a pipelined request) are kept in
+    // buffer_ for the next request, up to max_header_bytes; past that the
+    // watcher stops (bounded memory) and a failed write notices a departure.
+    if (buffer_.size() >= w_.config.max_header_bytes) return;
+    watching_ = true;
+    socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                       [this](const boost::system::error_code& ec) { on_readable(ec); });
+}
+
+void sse_response::on_readable(const boost::system::error_code& ec)
+{
+    watching_ = false;
+    if (finishing_) {
+        wake_.cancel();
+        return;
+    }
+    if (ec == asio::error::operation_aborted) return;  // abort(): the writer ends on its own
+    boost::system::error_code read_ec = ec;
+    if (!read_ec) {
+        // Readable: what is there is read at once (an end of file is the client leaving).
+        const auto room = std::min<std::size_t>(512, w_.config.max_header_bytes - buffer_.size());
+        const auto n = socket_.read_some(buffer_.prepare(room), read_ec);
+        if (!read_ec) {
+            buffer_.commit(n);
+            return watch();
+        }
+    }
+    // The client is gone: end the writer wherever it waits.
+    client_gone_ = true;
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+    wake_.cancel();
 }
 
 void sse_response::on_events() noexcept
@@ -82,7 +122,7 @@ asio::awaitable<void> sse_response::write_loop()
     const auto& log = events_->log();
     const std::string_view id = events_->stream_id();
     for (;;) {
-        if (aborted_) throw boost::system::system_error(asio::error::operation_aborted);
+        if (aborted_ || client_gone_) throw boost::system::system_error(asio::error::operation_aborted);
         const auto last_seq = log.last_seq();
         if (next_ > last_seq && pending_.empty()) {
             idle_ = true;

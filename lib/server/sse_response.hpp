@@ -2,10 +2,12 @@
 //
 // The writer sends every event the stream has that this client has not had,
 // framed by sse_event_writer, in one write per batch (status line and
-// preamble included in the first); a watcher reads the socket so a client
-// that leaves is noticed at once, even while the provider waits before its
-// first token or between two. What happens to the stream then is the
-// block's on_disconnect policy (stream_record::detach).
+// preamble included in the first); a watcher (a plain handler waiting for
+// the socket to turn readable, not a second coroutine: a running stream
+// holds one coroutine here) notices a client that leaves at once, even
+// while the provider waits before its first token or between two. What
+// happens to the stream then is the block's on_disconnect policy
+// (stream_record::detach).
 #pragma once
 
 #include "subscription.hpp"
@@ -45,6 +47,8 @@ public:
 
 private:
     boost::asio::awaitable<void> write_loop();
+    void watch();
+    void on_readable(const boost::system::error_code& ec);
 
     worker& w_;
     boost::asio::ip::tcp::socket& socket_;
@@ -57,6 +61,9 @@ private:
     std::string pending_;
     std::chrono::steady_clock::time_point last_write_{};
     bool idle_ = false;
+    bool watching_ = false;   // the watcher's wait is pending
+    bool finishing_ = false;  // run() waits for the watcher to let go
+    bool client_gone_ = false;
     bool aborted_ = false;
     bool terminator_sent_ = false;
 };
