@@ -4,7 +4,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <random>
 #include <string>
+#include <vector>
 
 using namespace liveai::transport;
 
@@ -226,6 +228,81 @@ BOOST_AUTO_TEST_CASE(oversized_messages_fail_from_the_header_alone)
     in = exact.next(fits.data(), fits.size());
     BOOST_TEST((in.kind == ws_input::text));
     BOOST_TEST(in.payload.size() == 100u);
+}
+
+BOOST_AUTO_TEST_CASE(random_fragmentation_and_read_sizes_give_back_every_message)
+{
+    // Messages cut into random fragments with pings between them, the bytes
+    // handed over in random pieces: the reader returns every message whole,
+    // in order, and every ping, whatever the cuts.
+    std::mt19937 rng(12345);
+    for (int round = 0; round < 200; ++round) {
+        std::vector<std::string> messages;
+        std::string wire;
+        int pings = 0;
+        const int count = 1 + static_cast<int>(rng() % 6);
+        for (int m = 0; m < count; ++m) {
+            std::string text;
+            const auto length = rng() % 400;
+            for (std::size_t i = 0; i < length; ++i) text.push_back(static_cast<char>('a' + rng() % 26));
+            messages.push_back(text);
+            std::size_t at = 0;
+            bool first = true;
+            do {
+                const auto piece = std::min<std::size_t>(text.size() - at, rng() % 150);
+                const bool fin = at + piece == text.size();
+                const std::uint8_t op = first ? 0x01 : 0x00;
+                wire += client_frame(static_cast<std::uint8_t>((fin ? 0x80 : 0x00) | op), std::string_view(text).substr(at, piece));
+                at += piece;
+                first = false;
+                if (!fin && rng() % 3 == 0) {
+                    wire += client_frame(0x89, "p");
+                    ++pings;
+                }
+                if (fin) break;
+            } while (true);
+        }
+        ws_frame_reader r(1024);
+        std::string buf;
+        std::vector<std::string> got;
+        int got_pings = 0;
+        for (std::size_t fed = 0; fed < wire.size();) {
+            const auto n = std::min<std::size_t>(wire.size() - fed, 1 + rng() % 64);
+            buf.append(wire, fed, n);
+            fed += n;
+            for (;;) {
+                auto in = r.next(buf.data(), buf.size());
+                BOOST_REQUIRE((in.kind != ws_input::failed));
+                if (in.kind == ws_input::text) got.emplace_back(in.payload);
+                if (in.kind == ws_input::ping) ++got_pings;
+                const bool more = in.kind == ws_input::need_more;
+                buf.erase(0, in.consumed);
+                if (more) break;
+            }
+        }
+        BOOST_TEST(buf.empty());
+        BOOST_TEST(got == messages, boost::test_tools::per_element());
+        BOOST_TEST(got_pings == pings);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(garbage_never_reads_past_the_input)
+{
+    // Random bytes: the reader fails or asks for more, and never claims more
+    // bytes than it was given (ASan checks the reads).
+    std::mt19937 rng(777);
+    for (int round = 0; round < 2000; ++round) {
+        std::string buf(rng() % 64, '\0');
+        for (auto& c : buf) c = static_cast<char>(rng());
+        ws_frame_reader r(100);
+        std::size_t off = 0;
+        for (int steps = 0; steps < 100; ++steps) {
+            auto in = r.next(buf.data() + off, buf.size() - off);
+            BOOST_REQUIRE(in.consumed <= buf.size() - off);
+            off += in.consumed;
+            if (in.kind == ws_input::need_more || in.kind == ws_input::failed || in.kind == ws_input::close) break;
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
