@@ -74,6 +74,9 @@ void sse_response::watch()
     // buffer_ for the next request, up to max_header_bytes; past that the
     // watcher stops (bounded memory) and a failed write notices a departure.
     if (buffer_.size() >= w_.config.max_header_bytes) return;
+    // Nothing kept: hold no read buffer while the stream runs (a KiB per
+    // stream); it is allocated again when bytes come.
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
     watching_ = true;
     socket_.async_wait(asio::ip::tcp::socket::wait_read,
                        [this](const boost::system::error_code& ec) { on_readable(ec); });
