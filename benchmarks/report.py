@@ -54,6 +54,13 @@ print(f"Date: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC. Machine: {os.cpu_
       f"server's CPU seconds and RSS are read from /proc/<pid>. Each cell: median of {runs} runs "
       f"(min–max). Made by `benchmarks/run.sh`.\n")
 
+# The gateway scenarios (benchmarks/gateway.sh writes gateway.md next to
+# results.jsonl), when they were run.
+gateway = os.path.join(bench_dir, "gateway.md")
+if os.path.exists(gateway):
+    print(open(gateway).read().rstrip() + "\n")
+    print(f"Command: `benchmarks/gateway.sh` ({datetime.datetime.utcfromtimestamp(os.path.getmtime(gateway)):%Y-%m-%d %H:%M} UTC).\n")
+
 print("## S1 burst: `bench-burst`, 64 keep-alive connections\n")
 print("| server | events/s | events per server CPU-second | streams failed |")
 print("|---|---|---|---|")
@@ -179,6 +186,51 @@ c1 = values("liveai", "S4-k1", lambda d: d["cancel_ms"][2])
 if c1:
     goal(f"S4 p99 < 5 ms: {med(c1):.2f} ms", med(c1) < 5)
 
+# Goals of the architecture-and-speed issue: each figure beside its peer's
+# from the same runs, and the ratio.
+print("\n## Goals of the architecture and speed issue (medians of these runs; peer in the same runs)\n")
+
+
+def rss_per_stream(streams):
+    return lambda d: (d["rss_peak_kib"] - d["rss_before_kib"]) / streams
+
+
+raw_lat = med(values("raw", "S2", lambda d: d["gap_ms"][2] - 20))
+raw_ttfc = med(values("raw", "S2", lambda d: d["ttfc_ms"][2]))
+if lat99 is not None:
+    goal(f"S2 lateness p99 ≤ 5 ms: liveai {lat99:.2f} ms (raw C {raw_lat:.2f} ms)", lat99 <= 5)
+if ttfc99 is not None:
+    goal(f"S2 time to first chunk p99 ≤ 30 ms: liveai {ttfc99:.2f} ms (raw C {raw_ttfc:.2f} ms)", ttfc99 <= 30)
+raw_rss = med(values("raw", "S3", rss_per_stream(10000)))
+if s3rss is not None:
+    goal(f"RSS per stream ≤ 8 KiB at 10 000 streams: liveai {s3rss:.1f} KiB (raw C {raw_rss:.1f} KiB), "
+         f"ratio {s3rss / 8:.2f} of the goal", s3rss <= 8)
+s3gap = med(values("liveai", "S3", lambda d: d["gap_ms"][2]))
+raw_gap = med(values("raw", "S3", lambda d: d["gap_ms"][2]))
+if s3gap is not None:
+    goal(f"S3 gap p99 ≤ 100 ms: liveai {s3gap:.0f} ms (raw C {raw_gap:.0f} ms)", s3gap <= 100)
+l_s5cpu = med(values("liveai", "S5", events_per_cpu))
+g_s5cpu = med(values("go", "S5", events_per_cpu))
+if l_s5cpu and g_s5cpu:
+    goal(f"S5 collect requests per server CPU-second ≥ Go's: liveai {l_s5cpu:,.0f}, Go {g_s5cpu:,.0f}, "
+         f"ratio {l_s5cpu / g_s5cpu:.2f}", l_s5cpu >= g_s5cpu)
+ws_cpu = med(values("liveai", "S1-ws", events_per_cpu))
+ws_s = med(values("liveai", "S1-ws", lambda d: d["events_per_s"]))
+if ws_cpu and l_cpu:
+    goal(f"WebSocket S1 ≥ 50 % of SSE S1 (events per server CPU-second): WebSocket {ws_cpu:,.0f}, SSE {l_cpu:,.0f}, "
+         f"ratio {ws_cpu / l_cpu:.2f} (events/s: {ws_s / l_s1:.2f}, the load generator's WebSocket client is the limit)",
+         ws_cpu >= 0.5 * l_cpu)
+
+# The per-chunk JSON readers (benchmarks/chunk_json_throughput.cpp).
+chunk_json = os.path.join(bench_dir, "chunk_json.txt")
+if os.path.exists(chunk_json):
+    print("\n## Reading an OpenAI chunk: Boost.JSON or simdjson\n")
+    print("`build/release/benchmarks/chunk_json_throughput 3`, one thread, the same chunks read 3 million "
+          "times each way; `openai_chunk_reader` is what the provider runs.\n")
+    print("```")
+    print(open(chunk_json).read().rstrip())
+    print("```")
+
 # Cross-check with wrk.
 wrk = os.path.join(bench_dir, "wrk.log")
 if os.path.exists(wrk):
@@ -223,7 +275,7 @@ fig.tight_layout()
 fig.savefig("benchmarks/plots/s2_latency.png", dpi=110)
 
 print("\n![S1 throughput](plots/s1_throughput.png)\n\n![S2 latency](plots/s2_latency.png)\n")
-print("## Commands\n\n```sh\nbenchmarks/run.sh\n# each run, e.g.:\nbuild/release/benchmarks/loadgen --port P --pid PID "
+print("## Commands\n\n```sh\nRUNS=5 benchmarks/gateway.sh   # G1-G3 into build/bench/gateway.md\nbenchmarks/run.sh              # S1-S5, then this file (gateway.md included)\n# each run, e.g.:\nbuild/release/benchmarks/loadgen --port P --pid PID "
       "--block bench-burst --connections 64 --duration 10\nbuild/release/benchmarks/loadgen --port P --pid PID "
       "--block bench-paced --connections 1000 --streams 1000 --paced-ms 20\nbuild/release/benchmarks/loadgen --port P "
       "--mode cancel --block bench-slow --close-after 1 --iterations 200\n```")

@@ -20,7 +20,7 @@ mkdir -p "$out" benchmarks/plots
 scripts/setup
 benchmarks/setup
 cmake --preset release > /dev/null
-cmake --build --preset release --target liveai-server loadgen
+cmake --build --preset release --target liveai-server loadgen chunk_json_throughput
 export GOCACHE="$PWD/$out/gocache" GOPATH="$PWD/$out/gopath" GO111MODULE=off
 go build -o "$out/go_server" benchmarks/peers/go_server.go
 gcc -O2 -o "$out/raw_server" benchmarks/peers/raw_server.c
@@ -97,6 +97,9 @@ for n in $(seq "$RUNS"); do
     echo "liveai     S4-k$k run $n: $(tail -1 "$out/S4-k$k-$n.log")"
   done
 done
+
+# The per-chunk JSON readers side by side (why openai_chunk_reader uses simdjson).
+build/release/benchmarks/chunk_json_throughput 3 > "$out/chunk_json.txt"
 
 # Cross-check the load generator once against wrk (whole streams per second).
 start_server liveai
