@@ -42,5 +42,8 @@ grep -qF "blocks.g.openai.max_tokens_field" <<<"$out" || fail "no max_tokens_fie
 if "$server" --check-config /nonexistent.toml 2>/dev/null; then fail "a missing file was accepted"; fi
 if "$server" --no-such-flag 2>/dev/null; then fail "an unknown flag was accepted"; fi
 "$server" --help | grep -q -- "--check-config" || fail "--help does not list --check-config"
-"$server" --version | grep -q "liveai-server" || fail "--version prints nothing useful"
+# One source for the version: what the binary says is project(... VERSION) in CMakeLists.txt.
+project_version=$(sed -n 's/^project(liveai VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+[ -n "$project_version" ] || fail "no project version in CMakeLists.txt"
+[ "$("$server" --version)" = "liveai-server $project_version" ] || fail "--version does not say $project_version"
 echo "check_config: 1 passed, 0 failed"
