@@ -122,6 +122,7 @@ private:
     asio::awaitable<bool> handle(request_type req);
     asio::awaitable<bool> handle_stream(request_type& req, route& r);
     asio::awaitable<bool> handle_resume(request_type& req, const route& r);
+    boost::system::error_code parse_buffered(http::request_parser<http::string_body>& parser);
     asio::awaitable<bool> handle_collect(request_type& req, route& r);
     asio::awaitable<bool> handle_stop(std::string_view stream_id, bool keep_alive);
     asio::awaitable<bool> handle_extra(request_type& req, std::size_t index);
@@ -162,6 +163,21 @@ asio::awaitable<bool> http_session::send(http_answer a, bool keep_alive)
     co_return !ec && keep_alive;
 }
 
+// Feeds the parser the bytes already read, up to the end of the message
+// (a pipelined request after it stays in the buffer). need_more is not an
+// error here: the caller reads on.
+boost::system::error_code http_session::parse_buffered(http::request_parser<http::string_body>& parser)
+{
+    boost::system::error_code ec;
+    while (buffer_.size() > 0 && !parser.is_done()) {
+        const auto used = parser.put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec == http::error::need_more) return {};
+        if (ec || used == 0) break;
+    }
+    return ec;
+}
+
 asio::awaitable<void> http_session::run()
 {
     const auto& cfg = w_.config;
@@ -181,9 +197,16 @@ asio::awaitable<void> http_session::run()
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
         parser.body_limit(cfg.max_body_bytes);
-        // The whole header within header_timeout: slowloris clients are cut off.
-        stream_.expires_after(cfg.header_timeout);
-        auto [hec, hn] = co_await http::async_read_header(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
+        // The request is usually whole in what was read: parse it without
+        // I/O (no composed operation, no trip through the queue); otherwise
+        // read on, the whole header within header_timeout, so slowloris
+        // clients are cut off.
+        boost::system::error_code hec = parse_buffered(parser);
+        if (!hec && !parser.is_header_done()) {
+            stream_.expires_after(cfg.header_timeout);
+            auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
+            hec = ec;
+        }
         idle_ = false;
         if (hec) {
             if (hec == http::error::body_limit) {
