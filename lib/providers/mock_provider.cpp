@@ -98,6 +98,17 @@ std::string_view mock_provider::produce() noexcept
     return vocabulary[random() % vocabulary.size()];
 }
 
+// The next token, counted, with the one after it scheduled: what next()
+// and try_next() hand over.
+token mock_provider::emit() noexcept
+{
+    const std::string_view text = produce();
+    ++emitted_;
+    set_usage(liveai::usage{usage()->input_tokens, emitted_});
+    schedule_next();
+    return token{text};
+}
+
 void mock_provider::schedule_next() noexcept
 {
     // Absolute schedule: token i is due at start + first + i * delay (+ jitter),
@@ -130,11 +141,7 @@ std::optional<token> mock_provider::try_next()
     if (timed_ && due_ > clock::now()) return std::nullopt;
     if (due_in_a_row_ + 1 >= yield_every) return std::nullopt;
     ++due_in_a_row_;
-    const std::string_view text = produce();
-    ++emitted_;
-    set_usage(liveai::usage{usage()->input_tokens, emitted_});
-    schedule_next();
-    return token{text};
+    return emit();
 }
 
 asio::awaitable<std::optional<token>> mock_provider::next()
@@ -188,11 +195,7 @@ asio::awaitable<std::optional<token>> mock_provider::next()
         co_return std::nullopt;
     }
 
-    const std::string_view text = produce();
-    ++emitted_;
-    set_usage(liveai::usage{usage()->input_tokens, emitted_});
-    schedule_next();
-    co_return token{text};
+    co_return emit();
 }
 
 }  // namespace liveai

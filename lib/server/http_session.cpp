@@ -53,7 +53,6 @@ asio::awaitable<void> watch_for_close(tcp::socket& socket, beast::flat_buffer& b
         if (!ec)
             n = co_await socket.async_read_some(buffer.prepare(std::min<std::size_t>(512, limit - buffer.size())),
                                                 asio::redirect_error(use_awaitable, ec));
-        if (!ec && n == 0) continue;
         if (ec) {
             // The client is gone: abort every other operation on the socket
             // now, so a write blocked on a full socket ends whatever the

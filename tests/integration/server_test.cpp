@@ -585,6 +585,15 @@ struct ws_client {
         BOOST_TEST(ws.got_text());
         return json::parse(boost::beast::buffers_to_string(buffer.data())).as_object();
     }
+    // The next read finds the server's close frame with `code`.
+    void expect_close(websocket::close_code code)
+    {
+        boost::beast::flat_buffer b;
+        boost::system::error_code ec;
+        ws.read(b, ec);
+        BOOST_TEST((ec == websocket::error::closed), ec.message());
+        BOOST_TEST(ws.reason().code == code);
+    }
     // Messages up to and including the next terminal one.
     std::vector<json::object> until_terminal()
     {
@@ -707,31 +716,19 @@ BOOST_AUTO_TEST_CASE(oversized_invalid_and_unmasked_messages_close_with_their_co
         const auto e = c.receive();
         BOOST_TEST(e.at("code").as_string() == "invalid_message");
         BOOST_TEST(std::string(e.at("message").as_string()).find("1024 bytes") != std::string::npos);
-        boost::beast::flat_buffer b;
-        boost::system::error_code ec;
-        c.ws.read(b, ec);
-        BOOST_TEST((ec == websocket::error::closed), ec.message());
-        BOOST_TEST(c.ws.reason().code == websocket::close_code::too_big);
+        c.expect_close(websocket::close_code::too_big);
     }
     {
         ws_client c(s.port(), "fast");
         c.send("{\"type\":\"start\",\"prompt\":\"\xc3(\"}");
         const auto e = c.receive();
         BOOST_TEST(e.at("code").as_string() == "invalid_message");
-        boost::beast::flat_buffer b;
-        boost::system::error_code ec;
-        c.ws.read(b, ec);
-        BOOST_TEST((ec == websocket::error::closed), ec.message());
-        BOOST_TEST(c.ws.reason().code == websocket::close_code::bad_payload);
+        c.expect_close(websocket::close_code::bad_payload);
     }
     {
         ws_client c(s.port(), "fast");
         boost::asio::write(c.ws.next_layer(), boost::asio::buffer(std::string("\x81\x01x", 3)));  // not masked
-        boost::beast::flat_buffer b;
-        boost::system::error_code ec;
-        c.ws.read(b, ec);
-        BOOST_TEST((ec == websocket::error::closed), ec.message());
-        BOOST_TEST(c.ws.reason().code == websocket::close_code::protocol_error);
+        c.expect_close(websocket::close_code::protocol_error);
     }
 }
 

@@ -39,6 +39,7 @@ private:
 
     std::string_view produce() noexcept;
     void schedule_next() noexcept;
+    token emit() noexcept;
     std::uint64_t random() noexcept;
     void end_cancelled() noexcept;
 
