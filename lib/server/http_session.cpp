@@ -25,6 +25,13 @@
 #include <array>
 #include <utility>
 
+// GCC 12 warns that a coroutine frame from Asio's recycling allocator
+// (aligned_alloc) is released with free() once it inlines read_request()
+// into run(): that pair is correct, the warning is a false positive.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace liveai::server::detail {
 
 namespace asio = boost::asio;
@@ -118,13 +125,27 @@ private:
         return send_error(static_cast<liveai::error>(e.code().value()), e.message(), keep_alive);
     }
 
-    asio::awaitable<bool> handle(request_type req);
-    asio::awaitable<bool> handle_stream(request_type& req, route& r);
-    asio::awaitable<bool> handle_resume(request_type& req, const route& r);
+    // A request, or nullopt when the connection is done (an error answer
+    // included). Its own coroutine, so that the parser and the error paths
+    // take no room in the frames that stay alive while a stream runs.
+    asio::awaitable<std::optional<request_type>> read_request(bool first);
     boost::system::error_code parse_buffered(http::request_parser<http::string_body>& parser);
+
+    // The handlers decide synchronously and return the coroutine that does
+    // the I/O; none keeps a reference to the request, so run() frees it
+    // before a stream starts. Only that coroutine's frame lives on while it
+    // runs.
+    asio::awaitable<bool> handle(request_type& req);
+    asio::awaitable<bool> handle_stream(request_type& req, route& r);
+    asio::awaitable<bool> stream_events(std::shared_ptr<stream_record> record, sse_response::options opt);
+    asio::awaitable<bool> handle_resume(const block_config& block, event_id from, sse_response::options opt,
+                                        bool keep_alive);
     asio::awaitable<bool> handle_collect(request_type& req, route& r);
-    asio::awaitable<bool> handle_stop(std::string_view stream_id, bool keep_alive);
-    asio::awaitable<bool> handle_extra(request_type& req, std::size_t index);
+    asio::awaitable<bool> collect(const block_config& block, std::unique_ptr<token_stream> ts, admission_ticket ticket,
+                                  bool keep_alive);
+    asio::awaitable<bool> handle_stop(std::string id, bool keep_alive);
+    asio::awaitable<bool> handle_extra(request_type req, std::size_t index);
+    asio::awaitable<bool> upgrade(request_type req, const block_config& block);
 
     // Takes one of max_streams and opens the block's stream (streaming or
     // collect alike); on failure returns null with `refused` set.
@@ -179,80 +200,88 @@ boost::system::error_code http_session::parse_buffered(http::request_parser<http
 
 asio::awaitable<void> http_session::run()
 {
-    const auto& cfg = w_.config;
     bool first = true;
     for (;;) {
         idle_ = true;
         if (shutting_down_) break;
-        if (buffer_.size() == 0) {
-            // Wait for the next request: the keep-alive idle timeout applies.
-            stream_.expires_after(first ? cfg.header_timeout : cfg.keep_alive_timeout);
-            auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(1024), asio::as_tuple(use_awaitable));
-            if (ec) break;
-            buffer_.commit(n);
-        }
+        auto req = co_await read_request(first);
         first = false;
-
-        http::request_parser<http::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
-        parser.body_limit(cfg.max_body_bytes);
-        // The request is usually whole in what was read: parse it without
-        // I/O (no composed operation, no trip through the queue); otherwise
-        // read on, the whole header within header_timeout, so slowloris
-        // clients are cut off.
-        boost::system::error_code hec = parse_buffered(parser);
-        if (!hec && !parser.is_header_done()) {
-            stream_.expires_after(cfg.header_timeout);
-            auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
-            hec = ec;
-        }
-        idle_ = false;
-        if (hec) {
-            if (hec == http::error::body_limit) {
-                // A Content-Length above the limit is refused before reading the body.
-                co_await send_error(error::body_too_large,
-                                    "the request body is larger than " + std::to_string(cfg.max_body_bytes) + " bytes", false);
-            } else if (hec == http::error::header_limit) {
-                // The parser keeps the target once it has the whole request
-                // line: without one, the line itself was too long.
-                if (parser.get().target().empty())
-                    co_await send_error(error::uri_too_long,
-                                        "the request target is longer than " + std::to_string(cfg.max_url_bytes) + " bytes", false);
-                else
-                    co_await send_error(error::headers_too_large,
-                                        "the request headers are larger than " + std::to_string(cfg.max_header_bytes) + " bytes", false);
-            } else if (hec != http::error::end_of_stream && hec != asio::error::eof && hec != beast::error::timeout &&
-                       hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
-                co_await send_error(error::invalid_request, "malformed HTTP request: " + hec.message(), false);
-            }
-            break;
-        }
-        metrics_shard::add(w_.shard.requests_total);
-        if (parser.get().target().size() > cfg.max_url_bytes) {
-            co_await send_error(error::uri_too_long,
-                                "the request target is longer than " + std::to_string(cfg.max_url_bytes) + " bytes", false);
-            break;
-        }
-        if (!parser.is_done()) {
-            auto [bec, bn] = co_await http::async_read(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
-            if (bec == http::error::body_limit) {
-                co_await send_error(error::body_too_large,
-                                    "the request body is larger than " + std::to_string(cfg.max_body_bytes) + " bytes", false);
-                break;
-            }
-            if (bec) {
-                if (bec != beast::error::timeout && bec != http::error::end_of_stream && bec != asio::error::eof)
-                    co_await send_error(error::invalid_request, "malformed HTTP request body: " + bec.message(), false);
-                break;
-            }
-        }
-        stream_.expires_never();
-
-        if (!co_await handle(parser.release())) break;
+        if (!req) break;
+        auto answer = handle(*req);
+        req.reset();
+        if (!co_await std::move(answer)) break;
     }
     boost::system::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.socket().close(ignored);
+}
+
+asio::awaitable<std::optional<request_type>> http_session::read_request(bool first)
+{
+    const auto& cfg = w_.config;
+    if (buffer_.size() == 0) {
+        // Wait for the next request: the keep-alive idle timeout applies.
+        stream_.expires_after(first ? cfg.header_timeout : cfg.keep_alive_timeout);
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(1024), asio::as_tuple(use_awaitable));
+        if (ec) co_return std::nullopt;
+        buffer_.commit(n);
+    }
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
+    parser.body_limit(cfg.max_body_bytes);
+    // The request is usually whole in what was read: parse it without
+    // I/O (no composed operation, no trip through the queue); otherwise
+    // read on, the whole header within header_timeout, so slowloris
+    // clients are cut off.
+    boost::system::error_code hec = parse_buffered(parser);
+    if (!hec && !parser.is_header_done()) {
+        stream_.expires_after(cfg.header_timeout);
+        auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
+        hec = ec;
+    }
+    idle_ = false;
+    if (hec) {
+        if (hec == http::error::body_limit) {
+            // A Content-Length above the limit is refused before reading the body.
+            co_await send_error(error::body_too_large,
+                                "the request body is larger than " + std::to_string(cfg.max_body_bytes) + " bytes", false);
+        } else if (hec == http::error::header_limit) {
+            // The parser keeps the target once it has the whole request
+            // line: without one, the line itself was too long.
+            if (parser.get().target().empty())
+                co_await send_error(error::uri_too_long,
+                                    "the request target is longer than " + std::to_string(cfg.max_url_bytes) + " bytes", false);
+            else
+                co_await send_error(error::headers_too_large,
+                                    "the request headers are larger than " + std::to_string(cfg.max_header_bytes) + " bytes", false);
+        } else if (hec != http::error::end_of_stream && hec != asio::error::eof && hec != beast::error::timeout &&
+                   hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
+            co_await send_error(error::invalid_request, "malformed HTTP request: " + hec.message(), false);
+        }
+        co_return std::nullopt;
+    }
+    metrics_shard::add(w_.shard.requests_total);
+    if (parser.get().target().size() > cfg.max_url_bytes) {
+        co_await send_error(error::uri_too_long,
+                            "the request target is longer than " + std::to_string(cfg.max_url_bytes) + " bytes", false);
+        co_return std::nullopt;
+    }
+    if (!parser.is_done()) {
+        auto [bec, bn] = co_await http::async_read(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
+        if (bec == http::error::body_limit) {
+            co_await send_error(error::body_too_large,
+                                "the request body is larger than " + std::to_string(cfg.max_body_bytes) + " bytes", false);
+            co_return std::nullopt;
+        }
+        if (bec) {
+            if (bec != beast::error::timeout && bec != http::error::end_of_stream && bec != asio::error::eof)
+                co_await send_error(error::invalid_request, "malformed HTTP request body: " + bec.message(), false);
+            co_return std::nullopt;
+        }
+    }
+    stream_.expires_never();
+    co_return parser.release();
 }
 
 
@@ -279,50 +308,59 @@ std::unique_ptr<token_stream> http_session::open_stream(const block_config& bloc
     }
 }
 
-asio::awaitable<bool> http_session::handle(request_type req)
+asio::awaitable<bool> http_session::handle(request_type& req)
 {
     const bool keep_alive = req.keep_alive();
     http10_ = req.version() < 11;
     const request_head head{req.method(), req.target(), req["Last-Event-ID"],
                             boost::beast::websocket::is_upgrade(req)};
     auto routed = route_request(head, w_.routes);
-    if (auto* e = std::get_if<route_error>(&routed)) co_return co_await send(error_answer(*e), keep_alive);
+    if (auto* e = std::get_if<route_error>(&routed)) return send(error_answer(*e), keep_alive);
     auto& r = std::get<route>(routed);
     switch (r.kind) {
-    case endpoint::stream: co_return co_await handle_stream(req, r);
-    case endpoint::resume: co_return co_await handle_resume(req, r);
-    case endpoint::collect: co_return co_await handle_collect(req, r);
-    case endpoint::stop_stream: co_return co_await handle_stop(r.stream_id, keep_alive);
-    case endpoint::extra: co_return co_await handle_extra(req, r.extra_index);
-    case endpoint::websocket:
-        idle_ = false;
-        co_await run_ws_session(w_, std::move(stream_), std::move(req), buffer_, *r.block, forward_);
-        co_return false;
-    default: co_return co_await send(answer_simple(r, w_.engine, w_.metrics), keep_alive);
+    case endpoint::stream: return handle_stream(req, r);
+    case endpoint::resume: return handle_resume(*r.block, r.resume_from, sse_options(req, false), keep_alive);
+    case endpoint::collect: return handle_collect(req, r);
+    case endpoint::stop_stream: return handle_stop(std::string(r.stream_id.substr(0, 64)), keep_alive);
+    case endpoint::extra: return handle_extra(std::move(req), r.extra_index);
+    case endpoint::websocket: idle_ = false; return upgrade(std::move(req), *r.block);
+    default: return send(answer_simple(r, w_.engine, w_.metrics), keep_alive);
     }
+}
+
+asio::awaitable<bool> http_session::upgrade(request_type req, const block_config& block)
+{
+    co_await run_ws_session(w_, std::move(stream_), std::move(req), buffer_, block, forward_);
+    co_return false;
 }
 
 asio::awaitable<bool> http_session::handle_stream(request_type& req, route& r)
 {
     const bool keep_alive = req.keep_alive();
     auto read = read_stream_request(r, req.method(), req.body());
-    if (auto* e = std::get_if<route_error>(&read)) co_return co_await send(error_answer(*e), keep_alive);
+    if (auto* e = std::get_if<route_error>(&read)) return send(error_answer(*e), keep_alive);
     auto& sr = std::get<stream_request>(read);
     std::optional<admission_ticket> ticket;
     std::optional<stream_error> refused;
     auto ts = open_stream(*r.block, std::move(sr.prompt), ticket, refused);
-    if (!ts) co_return co_await send_error(*refused, keep_alive);
+    if (!ts) return send_error(*refused, keep_alive);
     auto record = start_stream(w_, std::move(*ticket), *r.block, std::move(ts), "sse");
-    sse_response response(w_, stream_, buffer_, sse_options(req, sr.resumable));
-    const bool again = co_await response.run(subscribe_local(std::move(record), response, 1), 1);
+    return stream_events(std::move(record), sse_options(req, sr.resumable));
+}
+
+asio::awaitable<bool> http_session::stream_events(std::shared_ptr<stream_record> record, sse_response::options opt)
+{
+    sse_response response(w_, stream_, buffer_, opt);
+    auto events = subscribe_local(std::move(record), response, 1);
+    const bool again = co_await response.run(std::move(events), 1);
     co_return again && !shutting_down_;
 }
 
-asio::awaitable<bool> http_session::handle_resume(request_type& req, const route& r)
+asio::awaitable<bool> http_session::handle_resume(const block_config& block, event_id from, sse_response::options opt,
+                                                  bool keep_alive)
 {
-    const bool keep_alive = req.keep_alive();
-    sse_response response(w_, stream_, buffer_, sse_options(req, false));
-    auto resumed = co_await subscribe_resume(w_, *r.block, r.resume_from, response);
+    sse_response response(w_, stream_, buffer_, opt);
+    auto resumed = co_await subscribe_resume(w_, block, from, response);
     switch (resumed.decision.outcome) {
     case resume_outcome::refused: co_return co_await send_error(resumed.decision.code, resumed.decision.message, keep_alive);
     case resume_outcome::delivered: {
@@ -338,7 +376,7 @@ asio::awaitable<bool> http_session::handle_resume(request_type& req, const route
     co_return again && !shutting_down_;
 }
 
-asio::awaitable<bool> http_session::handle_extra(request_type& req, std::size_t index)
+asio::awaitable<bool> http_session::handle_extra(request_type req, std::size_t index)
 {
     const bool keep_alive = req.keep_alive() && !shutting_down_;
     auto& handler = w_.extra_routes[index].handler;
@@ -375,9 +413,8 @@ asio::awaitable<stop_result> stop_on_owner(worker& owner, std::string stream_id)
 
 }  // namespace
 
-asio::awaitable<bool> http_session::handle_stop(std::string_view stream_id, bool keep_alive)
+asio::awaitable<bool> http_session::handle_stop(std::string id, bool keep_alive)
 {
-    const std::string id(stream_id.substr(0, 64));
     const auto owner = w_.owner_of(id);
     stop_result result = stop_result::unknown;
     if (owner) {
@@ -398,19 +435,24 @@ asio::awaitable<bool> http_session::handle_stop(std::string_view stream_id, bool
 asio::awaitable<bool> http_session::handle_collect(request_type& req, route& r)
 {
     const bool keep_alive = req.keep_alive();
-    const auto& block = *r.block;
     auto read = read_stream_request(r, req.method(), req.body());
-    if (auto* e = std::get_if<route_error>(&read)) co_return co_await send(error_answer(*e), keep_alive);
+    if (auto* e = std::get_if<route_error>(&read)) return send(error_answer(*e), keep_alive);
     std::optional<admission_ticket> ticket;
     std::optional<stream_error> refused;
-    auto ts = open_stream(block, std::move(std::get<stream_request>(read).prompt), ticket, refused);
-    if (!ts) co_return co_await send_error(*refused, keep_alive);
-    stream_accounting accounting(w_, std::move(*ticket), block.name, "collect", w_.next_stream_id());
+    auto ts = open_stream(*r.block, std::move(std::get<stream_request>(read).prompt), ticket, refused);
+    if (!ts) return send_error(*refused, keep_alive);
+    return collect(*r.block, std::move(ts), std::move(*ticket), keep_alive);
+}
+
+asio::awaitable<bool> http_session::collect(const block_config& block, std::unique_ptr<token_stream> ts,
+                                            admission_ticket ticket, bool keep_alive)
+{
+    stream_accounting accounting(w_, std::move(ticket), block.name, "collect", w_.next_stream_id());
     control_.active = ts.get();
 
     std::string text;
     std::optional<stream_error> failure;
-    auto collect = [&]() -> asio::awaitable<void> {
+    auto gather = [&]() -> asio::awaitable<void> {
         try {
             for (;;) {
                 auto t = ts->try_next();
@@ -423,7 +465,7 @@ asio::awaitable<bool> http_session::handle_collect(request_type& req, route& r)
         }
     };
     // Keep watching the socket: a client that leaves cancels the provider.
-    auto collected = collect();
+    auto collected = gather();
     auto watched = watch_for_close(stream_.socket(), buffer_, w_.config.max_header_bytes);
     bool client_gone = false;
     try {

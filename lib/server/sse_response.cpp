@@ -19,18 +19,26 @@ using asio::use_awaitable;
 using clock = std::chrono::steady_clock;
 using transport::sse_event_writer;
 
+namespace {
+
+// Constants, not a string per response: a running stream holds no copy.
+#define LIVEAI_SSE_HEAD                                     \
+    "HTTP/1.1 200 OK\r\n"                                   \
+    "Content-Type: text/event-stream; charset=utf-8\r\n"    \
+    "Cache-Control: no-cache\r\n"                           \
+    "X-Accel-Buffering: no\r\n"
+constexpr std::string_view head_chunked = LIVEAI_SSE_HEAD "Transfer-Encoding: chunked\r\n\r\n";
+constexpr std::string_view head_chunked_close = LIVEAI_SSE_HEAD "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+constexpr std::string_view head_close_delimited = LIVEAI_SSE_HEAD "Connection: close\r\n\r\n";
+#undef LIVEAI_SSE_HEAD
+
+}  // namespace
+
 sse_response::sse_response(worker& w, boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer, options opt)
     : w_(w), socket_(stream.socket()), buffer_(buffer), opt_(opt), wake_(socket_.get_executor())
 {
     if (!opt_.chunked) opt_.keep_alive = false;
-    head_ =
-        "HTTP/1.1 200 OK\r\n"
-        "Content-Type: text/event-stream; charset=utf-8\r\n"
-        "Cache-Control: no-cache\r\n"
-        "X-Accel-Buffering: no\r\n";
-    if (opt_.chunked) head_ += "Transfer-Encoding: chunked\r\n";
-    if (!opt_.keep_alive) head_ += "Connection: close\r\n";
-    head_ += "\r\n";
+    head_ = !opt_.chunked ? head_close_delimited : opt_.keep_alive ? head_chunked : head_chunked_close;
 }
 
 sse_response::~sse_response() = default;
@@ -156,7 +164,7 @@ asio::awaitable<void> sse_response::write_loop()
             opt_.chunked ? asio::buffer("\r\n", 2) : asio::const_buffer(),
             last && opt_.chunked ? asio::buffer("0\r\n\r\n", 5) : asio::const_buffer()};
         co_await asio::async_write(socket_, buffers, use_awaitable);
-        head_.clear();
+        head_ = {};
         pending_.clear();
         last_write_ = clock::now();
         if (next_ <= last_seq) {

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace liveai::server::detail {
 
@@ -57,7 +58,7 @@ private:
     std::unique_ptr<subscription> events_;
     std::uint64_t next_ = 1;
     boost::asio::steady_timer wake_;
-    std::string head_;
+    std::string_view head_;  // the status line and fields, until the first write
     std::string pending_;
     std::chrono::steady_clock::time_point last_write_{};
     bool idle_ = false;
