@@ -7,59 +7,70 @@
 namespace liveai::server::detail {
 namespace {
 
-// Pages start small (most streams are short) and grow to this size; an
-// event larger than it gets a page of its own size.
-constexpr std::size_t first_page_bytes = 256;
+// Pages start small (most streams are short) and grow by half to this
+// size; an event larger than it gets a page of its own size.
+constexpr std::size_t first_page_bytes = 512;
 constexpr std::size_t max_page_bytes = 4096;
+
+constexpr std::size_t round_up8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 
 }  // namespace
 
+memory_stream_log::slot memory_stream_log::page::slot_of(std::uint64_t seq) const noexcept
+{
+    slot s;
+    std::memcpy(&s, bytes.get() + capacity - (seq - first_seq + 1) * sizeof(slot), sizeof s);
+    return s;
+}
+
 memory_stream_log::memory_stream_log(std::size_t bound, std::uint64_t first_seq)
-    : bound_(bound), first_seq_(first_seq), delivered_(first_seq)
+    : bound_(bound), first_seq_(first_seq), next_seq_(first_seq), delivered_(first_seq)
 {
 }
 
-char* memory_stream_log::reserve(std::size_t n)
+const memory_stream_log::page& memory_stream_log::page_of(std::uint64_t seq) const noexcept
 {
-    if (!pages_.empty()) {
-        auto& last = pages_.back();
-        if (last.capacity - last.used >= n) return last.bytes.get() + last.used;
+    const auto holds = [seq](const page& p) { return seq >= p.first_seq && seq - p.first_seq < p.count; };
+    if (hint_ < pages_.size()) {
+        if (holds(pages_[hint_])) return pages_[hint_];
+        if (hint_ + 1 < pages_.size() && holds(pages_[hint_ + 1])) return pages_[++hint_];
     }
-    const std::size_t previous = pages_.empty() ? first_page_bytes / 2 : pages_.back().capacity;
-    const std::size_t size = std::max(n, std::min(previous * 2, max_page_bytes));
+    const auto after = std::upper_bound(pages_.begin(), pages_.end(), seq,
+                                        [](std::uint64_t s, const page& p) { return s < p.first_seq; });
+    hint_ = static_cast<std::size_t>(after - pages_.begin()) - 1;
+    return pages_[hint_];
+}
+
+memory_stream_log::page& memory_stream_log::page_for(std::size_t payload_size)
+{
+    const std::size_t need = payload_size + sizeof(slot);
+    if (!pages_.empty() && pages_.back().room() >= need) return pages_.back();
+    const std::size_t grown = pages_.empty() ? first_page_bytes : pages_.back().capacity + pages_.back().capacity / 2;
+    const std::size_t size = std::max(round_up8(need), std::min(round_up8(grown), max_page_bytes));
+    // Every event was dropped: no page holds one.
+    if (first_seq_ == next_seq_) pages_.clear();
     page p;
     p.bytes = std::make_unique_for_overwrite<char[]>(size);
     p.capacity = static_cast<std::uint32_t>(size);
+    p.first_seq = next_seq_;
+    p.appended_before = static_cast<std::uint32_t>(appended_);
     pages_.push_back(std::move(p));
-    return pages_.back().bytes.get();
-}
-
-
-void memory_stream_log::grow_entries()
-{
-    std::vector<entry> bigger(std::max<std::size_t>(16, entries_.size() * 2));
-    for (std::size_t i = 0; i < count_; ++i) bigger[i] = entries_[(head_ + i) & mask_];
-    entries_ = std::move(bigger);
-    head_ = 0;
-    mask_ = entries_.size() - 1;
+    return pages_.back();
 }
 
 void memory_stream_log::append(event_kind kind, std::string_view payload)
 {
     // Payloads are bounded far below this (max_event_bytes, the text of one
-    // chunk); a bigger one would not fit the entry.
-    if (payload.size() >= (std::size_t{1} << (32 - entry::kind_bits)))
+    // chunk); a bigger one would not fit the slot.
+    if (payload.size() >= (std::size_t{1} << (32 - slot::kind_bits)) - max_page_bytes)
         throw std::length_error("a stream event over 256 MiB");
-    if (count_ == entries_.size()) grow_entries();
-    char* at = reserve(payload.size());
-    if (!payload.empty()) std::memcpy(at, payload.data(), payload.size());
-    auto& p = pages_.back();
+    auto& p = page_for(payload.size());
+    if (!payload.empty()) std::memcpy(p.bytes.get() + p.used, payload.data(), payload.size());
+    const slot s{p.used, static_cast<std::uint32_t>(payload.size()) << slot::kind_bits | static_cast<std::uint32_t>(kind)};
+    ++p.count;
+    std::memcpy(p.bytes.get() + p.capacity - p.count * sizeof(slot), &s, sizeof s);
     p.used += static_cast<std::uint32_t>(payload.size());
-    ++p.live;
-    entries_[(head_ + count_) & mask_] = {
-        at, static_cast<std::uint32_t>(appended_),
-        static_cast<std::uint32_t>(payload.size()) << entry::kind_bits | static_cast<std::uint32_t>(kind)};
-    ++count_;
+    ++next_seq_;
     appended_ += payload.size();
     bytes_ += payload.size();
     if (transport::is_terminal(kind)) ended_ = true;
@@ -68,39 +79,41 @@ void memory_stream_log::append(event_kind kind, std::string_view payload)
 
 logged_event memory_stream_log::at(std::uint64_t seq) const noexcept
 {
-    const auto& e = slot(seq);
-    return {e.kind(), seq, std::string_view(e.data, e.size())};
+    const auto& p = page_of(seq);
+    const auto s = p.slot_of(seq);
+    return {s.kind(), seq, std::string_view(p.bytes.get() + s.offset, s.size())};
 }
 
 void memory_stream_log::drop_front() noexcept
 {
-    const auto& e = entries_[head_];
-    bytes_ -= e.size();
-    // Events fill pages in order: the oldest event is in the first page
-    // that still has one.
-    auto it = std::find_if(pages_.begin(), pages_.end(), [](const page& p) { return p.live > 0; });
-    if (--it->live == 0 && std::next(it) != pages_.end()) pages_.erase(pages_.begin(), std::next(it));
-    head_ = (head_ + 1) & mask_;
-    --count_;
+    // Events fill pages in order: the oldest is in the first page.
+    auto& front = pages_.front();
+    bytes_ -= front.slot_of(first_seq_).size();
     ++first_seq_;
+    if (first_seq_ - front.first_seq == front.count && pages_.size() > 1) {
+        pages_.erase(pages_.begin());
+        hint_ = 0;
+    }
 }
 
 void memory_stream_log::delivered(std::uint64_t next_seq) noexcept
 {
     delivered_ = std::max(delivered_, next_seq);
-    while (count_ > 0 && first_seq_ < delivered_ && bytes_ > bound_) drop_front();
+    while (first_seq_ < next_seq_ && first_seq_ < delivered_ && bytes_ > bound_) drop_front();
 }
 
 std::size_t memory_stream_log::bytes_from(std::uint64_t seq) const noexcept
 {
-    if (count_ == 0 || seq > last_seq()) return 0;
     if (seq < first_seq_) seq = first_seq_;
-    return static_cast<std::uint32_t>(static_cast<std::uint32_t>(appended_) - slot(seq).appended_before);
+    if (seq >= next_seq_) return 0;
+    const auto& p = page_of(seq);
+    const std::uint32_t before = p.appended_before + p.slot_of(seq).offset;
+    return static_cast<std::uint32_t>(static_cast<std::uint32_t>(appended_) - before);
 }
 
 std::size_t memory_stream_log::footprint() const noexcept
 {
-    std::size_t n = sizeof(*this) + entries_.capacity() * sizeof(entry) + pages_.capacity() * sizeof(page);
+    std::size_t n = sizeof(*this) + pages_.capacity() * sizeof(page);
     for (const auto& p : pages_) n += p.capacity;
     return n;
 }

@@ -46,17 +46,20 @@ public:
     virtual std::size_t footprint() const noexcept = 0;
 };
 
-// In memory, on the owning thread. Payloads live in pages (an event never
-// spans two) that are freed once every event in them is dropped, so the
-// retained payload bytes never exceed `bound` plus one event unless events
-// not yet delivered do (the producer pauses before that), and the memory is
-// that plus at most two partly used pages and the index.
+// In memory, on the owning thread. Each page holds its events' payloads
+// from the front and an 8-byte slot per event (offset, size and kind) from
+// the back, so a stream of short chunks costs its payload plus 8 bytes an
+// event, and pages grow by half up to 4 KiB (an event never spans two; a
+// larger one gets a page of its own). A page is freed once every event in it
+// is dropped, so the retained payload bytes never exceed `bound` plus one
+// event unless events not yet delivered do (the producer pauses before
+// that), and the memory is that, the slots and at most two partly used pages.
 class memory_stream_log final : public stream_log {
 public:
     explicit memory_stream_log(std::size_t bound, std::uint64_t first_seq = 1);
 
     std::uint64_t first_seq() const noexcept override { return first_seq_; }
-    std::uint64_t last_seq() const noexcept override { return first_seq_ + count_ - 1; }
+    std::uint64_t last_seq() const noexcept override { return next_seq_ - 1; }
     bool ended() const noexcept override { return ended_; }
     void append(event_kind kind, std::string_view payload) override;
     logged_event at(std::uint64_t seq) const noexcept override;
@@ -67,13 +70,8 @@ public:
     std::size_t retained_bytes() const noexcept { return bytes_; }
 
 private:
-    // 16 bytes: for a chunk the index costs about half its payload.
-    struct entry {
-        const char* data;
-        // Payload bytes appended before this one, modulo 2^32: differences
-        // are exact while the retained bytes stay under 4 GiB (the bound
-        // is far below).
-        std::uint32_t appended_before;
+    struct slot {
+        std::uint32_t offset;         // of the payload in its page
         std::uint32_t size_and_kind;  // size << kind_bits | kind
 
         static constexpr unsigned kind_bits = 4;
@@ -82,27 +80,29 @@ private:
     };
     struct page {
         std::unique_ptr<char[]> bytes;
+        std::uint64_t first_seq = 0;       // of its first event
         std::uint32_t capacity = 0;
-        std::uint32_t used = 0;
-        std::uint32_t live = 0;  // retained events in it
+        std::uint32_t used = 0;            // payload bytes, from the front
+        std::uint32_t count = 0;           // events (slots, from the back)
+        std::uint32_t appended_before = 0; // payload bytes appended before it, modulo 2^32
+
+        slot slot_of(std::uint64_t seq) const noexcept;
+        std::size_t room() const noexcept { return capacity - used - count * sizeof(slot); }
     };
 
-    const entry& slot(std::uint64_t seq) const noexcept { return entries_[(head_ + (seq - first_seq_)) & mask_]; }
+    // The page that holds `seq` (retained); sequential reads hit the hint.
+    const page& page_of(std::uint64_t seq) const noexcept;
+    page& page_for(std::size_t payload_size);
     void drop_front() noexcept;
-    void grow_entries();
-    char* reserve(std::size_t n);
 
     std::size_t bound_;
-    std::uint64_t first_seq_;
+    std::uint64_t first_seq_;  // the oldest retained event
+    std::uint64_t next_seq_;   // the next event appended
     std::uint64_t delivered_;  // events before it were delivered
-    std::size_t bytes_ = 0;    // retained payload bytes
+    std::size_t bytes_ = 0;       // retained payload bytes
     std::uint64_t appended_ = 0;  // payload bytes ever appended
-    // A ring of entries (power-of-two size) and the pages, oldest first.
-    std::vector<entry> entries_;
-    std::size_t head_ = 0;
-    std::size_t count_ = 0;
-    std::size_t mask_ = 0;
-    std::vector<page> pages_;
+    std::vector<page> pages_;     // oldest first
+    mutable std::size_t hint_ = 0;
     bool ended_ = false;
 };
 
