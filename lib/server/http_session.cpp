@@ -4,6 +4,7 @@
 #include "answers.hpp"
 #include "router.hpp"
 #include "sessions.hpp"
+#include "socket_deadline.hpp"
 #include "sse_response.hpp"
 #include "stream_record.hpp"
 #include "subscription.hpp"
@@ -81,7 +82,7 @@ using request_type = http::request<http::string_body>;
 
 class http_session final : public connection {
 public:
-    http_session(worker& w, tcp::socket socket) : w_(w), stream_(std::move(socket))
+    http_session(worker& w, tcp::socket socket) : w_(w), socket_(std::move(socket)), deadline_(socket_)
     {
         w_.add(this);
         metrics_shard::add(w_.shard.connections_total);
@@ -100,7 +101,7 @@ public:
         control_.request_shutdown();
         if (idle_) {
             boost::system::error_code ignored;
-            stream_.socket().cancel(ignored);
+            socket_.cancel(ignored);
         }
     }
 
@@ -108,7 +109,7 @@ public:
     {
         if (forward_) return forward_->close_now();
         boost::system::error_code ignored;
-        stream_.socket().close(ignored);
+        socket_.close(ignored);
     }
 
     asio::awaitable<void> run();
@@ -159,7 +160,8 @@ private:
     }
 
     worker& w_;
-    beast::tcp_stream stream_;
+    tcp::socket socket_;
+    socket_deadline deadline_;
     beast::flat_buffer buffer_;
     stream_control control_;
     connection* forward_ = nullptr;
@@ -177,9 +179,9 @@ asio::awaitable<bool> http_session::send(http_answer a, bool keep_alive)
     head_.clear();
     append_response_head(head_, a, keep_alive, http10_, static_cast<std::uint64_t>(w_.config.overload_retry_after.count()));
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(a.body)};
-    stream_.expires_after(w_.config.keep_alive_timeout);
-    auto [ec, n] = co_await asio::async_write(stream_, buffers, asio::as_tuple(use_awaitable));
-    stream_.expires_never();
+    deadline_.expires_after(w_.config.keep_alive_timeout);
+    auto [ec, n] = co_await asio::async_write(socket_, buffers, asio::as_tuple(use_awaitable));
+    deadline_.expires_never();
     co_return !ec && keep_alive;
 }
 
@@ -212,8 +214,9 @@ asio::awaitable<void> http_session::run()
         if (!co_await std::move(answer)) break;
     }
     boost::system::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.socket().close(ignored);
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.close(ignored);
+    co_await deadline_.settle();
 }
 
 asio::awaitable<std::optional<request_type>> http_session::read_request(bool first)
@@ -221,8 +224,8 @@ asio::awaitable<std::optional<request_type>> http_session::read_request(bool fir
     const auto& cfg = w_.config;
     if (buffer_.size() == 0) {
         // Wait for the next request: the keep-alive idle timeout applies.
-        stream_.expires_after(first ? cfg.header_timeout : cfg.keep_alive_timeout);
-        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(1024), asio::as_tuple(use_awaitable));
+        deadline_.expires_after(first ? cfg.header_timeout : cfg.keep_alive_timeout);
+        auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(1024), asio::as_tuple(use_awaitable));
         if (ec) co_return std::nullopt;
         buffer_.commit(n);
     }
@@ -236,8 +239,8 @@ asio::awaitable<std::optional<request_type>> http_session::read_request(bool fir
     // clients are cut off.
     boost::system::error_code hec = parse_buffered(parser);
     if (!hec && !parser.is_header_done()) {
-        stream_.expires_after(cfg.header_timeout);
-        auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
+        deadline_.expires_after(cfg.header_timeout);
+        auto [ec, n] = co_await http::async_read_header(socket_, buffer_, parser, asio::as_tuple(use_awaitable));
         hec = ec;
     }
     idle_ = false;
@@ -255,7 +258,7 @@ asio::awaitable<std::optional<request_type>> http_session::read_request(bool fir
             else
                 co_await send_error(error::headers_too_large,
                                     "the request headers are larger than " + std::to_string(cfg.max_header_bytes) + " bytes", false);
-        } else if (hec != http::error::end_of_stream && hec != asio::error::eof && hec != beast::error::timeout &&
+        } else if (hec != http::error::end_of_stream && hec != asio::error::eof &&
                    hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
             co_await send_error(error::invalid_request, "malformed HTTP request: " + hec.message(), false);
         }
@@ -268,19 +271,20 @@ asio::awaitable<std::optional<request_type>> http_session::read_request(bool fir
         co_return std::nullopt;
     }
     if (!parser.is_done()) {
-        auto [bec, bn] = co_await http::async_read(stream_, buffer_, parser, asio::as_tuple(use_awaitable));
+        auto [bec, bn] = co_await http::async_read(socket_, buffer_, parser, asio::as_tuple(use_awaitable));
         if (bec == http::error::body_limit) {
             co_await send_error(error::body_too_large,
                                 "the request body is larger than " + std::to_string(cfg.max_body_bytes) + " bytes", false);
             co_return std::nullopt;
         }
         if (bec) {
-            if (bec != beast::error::timeout && bec != http::error::end_of_stream && bec != asio::error::eof)
+            // operation_aborted: header_timeout passed (or shutdown): no answer, as for the header.
+            if (bec != asio::error::operation_aborted && bec != http::error::end_of_stream && bec != asio::error::eof)
                 co_await send_error(error::invalid_request, "malformed HTTP request body: " + bec.message(), false);
             co_return std::nullopt;
         }
     }
-    stream_.expires_never();
+    deadline_.expires_never();
     co_return parser.release();
 }
 
@@ -330,7 +334,8 @@ asio::awaitable<bool> http_session::handle(request_type& req)
 
 asio::awaitable<bool> http_session::upgrade(request_type req, const block_config& block)
 {
-    co_await run_ws_session(w_, std::move(stream_), std::move(req), buffer_, block, forward_);
+    deadline_.expires_never();
+    co_await run_ws_session(w_, std::move(socket_), std::move(req), buffer_, block, forward_);
     co_return false;
 }
 
@@ -350,7 +355,7 @@ asio::awaitable<bool> http_session::handle_stream(request_type& req, route& r)
 
 asio::awaitable<bool> http_session::stream_events(std::shared_ptr<stream_record> record, sse_response::options opt)
 {
-    sse_response response(w_, stream_, buffer_, opt);
+    sse_response response(w_, socket_, buffer_, opt);
     auto events = subscribe_local(std::move(record), response, 1);
     const bool again = co_await response.run(std::move(events), 1);
     co_return again && !shutting_down_;
@@ -359,7 +364,7 @@ asio::awaitable<bool> http_session::stream_events(std::shared_ptr<stream_record>
 asio::awaitable<bool> http_session::handle_resume(const block_config& block, event_id from, sse_response::options opt,
                                                   bool keep_alive)
 {
-    sse_response response(w_, stream_, buffer_, opt);
+    sse_response response(w_, socket_, buffer_, opt);
     auto resumed = co_await subscribe_resume(w_, block, from, response);
     switch (resumed.decision.outcome) {
     case resume_outcome::refused: co_return co_await send_error(resumed.decision.code, resumed.decision.message, keep_alive);
@@ -391,9 +396,9 @@ asio::awaitable<bool> http_session::handle_extra(request_type req, std::size_t i
         co_return co_await send_error(error::internal_error, "the route handler failed: " + failure, false);
     res.keep_alive(keep_alive && res.keep_alive());
     res.prepare_payload();
-    stream_.expires_after(w_.config.keep_alive_timeout);
-    auto [ec, n] = co_await http::async_write(stream_, res, asio::as_tuple(use_awaitable));
-    stream_.expires_never();
+    deadline_.expires_after(w_.config.keep_alive_timeout);
+    auto [ec, n] = co_await http::async_write(socket_, res, asio::as_tuple(use_awaitable));
+    deadline_.expires_never();
     co_return !ec && res.keep_alive();
 }
 
@@ -466,7 +471,7 @@ asio::awaitable<bool> http_session::collect(const block_config& block, std::uniq
     };
     // Keep watching the socket: a client that leaves cancels the provider.
     auto collected = gather();
-    auto watched = watch_for_close(stream_.socket(), buffer_, w_.config.max_header_bytes);
+    auto watched = watch_for_close(socket_, buffer_, w_.config.max_header_bytes);
     bool client_gone = false;
     try {
         auto winner = co_await (std::move(collected) || std::move(watched));
@@ -517,16 +522,17 @@ asio::awaitable<void> run_http_session(worker& w, tcp::socket socket)
 
 asio::awaitable<void> reject_connection(worker& w, tcp::socket socket)
 {
-    beast::tcp_stream stream(std::move(socket));
     const std::string body = error_body("overloaded", "the server has its maximum of " +
                                                           std::to_string(w.config.max_connections) + " connections open");
     const std::string response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: " +
                                  std::to_string(w.config.overload_retry_after.count()) +
                                  "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-    stream.expires_after(std::chrono::seconds(2));
-    co_await asio::async_write(stream, asio::buffer(response), asio::as_tuple(use_awaitable));
+    socket_deadline deadline(socket);
+    deadline.expires_after(std::chrono::seconds(2));
+    co_await asio::async_write(socket, asio::buffer(response), asio::as_tuple(use_awaitable));
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    co_await deadline.settle();
 }
 
 }  // namespace liveai::server::detail

@@ -7,7 +7,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -33,7 +32,7 @@ boost::asio::awaitable<void> watch_for_close(boost::asio::ip::tcp::socket& socke
 // Serves a WebSocket connection after its upgrade request (`early`: bytes
 // read behind it); `forward` is pointed at the session so server shutdown
 // reaches it.
-boost::asio::awaitable<void> run_ws_session(worker& w, beast::tcp_stream stream,
+boost::asio::awaitable<void> run_ws_session(worker& w, boost::asio::ip::tcp::socket socket,
                                             http::request<http::string_body> upgrade, beast::flat_buffer& early,
                                             const block_config& block, connection*& forward);
 

@@ -34,8 +34,8 @@ constexpr std::string_view head_close_delimited = LIVEAI_SSE_HEAD "Connection: c
 
 }  // namespace
 
-sse_response::sse_response(worker& w, boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer, options opt)
-    : w_(w), socket_(stream.socket()), buffer_(buffer), opt_(opt), wake_(socket_.get_executor())
+sse_response::sse_response(worker& w, asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer, options opt)
+    : w_(w), socket_(socket), buffer_(buffer), opt_(opt), wake_(socket_.get_executor())
 {
     if (!opt_.chunked) opt_.keep_alive = false;
     head_ = !opt_.chunked ? head_close_delimited : opt_.keep_alive ? head_chunked : head_chunked_close;
@@ -59,8 +59,55 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
     last_write_ = clock::now();
     watch();
     bool failed = false;
+    // The writer is this coroutine itself, not a child one: a running
+    // stream holds one frame fewer.
     try {
-        co_await write_loop();
+        const auto& log = events_->log();
+        const std::string_view id = events_->stream_id();
+        for (;;) {
+            if (aborted_ || client_gone_) throw boost::system::system_error(asio::error::operation_aborted);
+            const auto last_seq = log.last_seq();
+            if (next_ > last_seq && pending_.empty()) {
+                idle_ = true;
+                wake_.expires_at(last_write_ + w_.config.heartbeat_interval);
+                boost::system::error_code ec;
+                co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
+                idle_ = false;
+                if (!ec && next_ > log.last_seq()) sse_event_writer::ping(pending_);
+                // Woken by new events: let the handlers already queued on this
+                // thread (the provider's next read, other streams) run first, so
+                // the events that become ready in the same round leave in this
+                // one write instead of one write each.
+                if (ec) co_await asio::post(socket_.get_executor(), use_awaitable);
+                continue;
+            }
+            // Framed into our own buffer: the producer may append (and drop
+            // written events) while this write is in flight.
+            for (auto seq = next_; seq <= last_seq; ++seq) {
+                const auto e = log.at(seq);
+                sse_event_writer::event(pending_, id, seq, e.kind, e.payload);
+            }
+            const bool last = log.ended() && next_ <= last_seq;
+            char size_line[24];
+            int n = 0;
+            if (opt_.chunked) n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", pending_.size());
+            const std::array<asio::const_buffer, 5> buffers{
+                asio::buffer(head_), asio::buffer(size_line, static_cast<std::size_t>(n)), asio::buffer(pending_),
+                opt_.chunked ? asio::buffer("\r\n", 2) : asio::const_buffer(),
+                last && opt_.chunked ? asio::buffer("0\r\n\r\n", 5) : asio::const_buffer()};
+            co_await asio::async_write(socket_, buffers, use_awaitable);
+            head_ = {};
+            pending_.clear();
+            last_write_ = clock::now();
+            if (next_ <= last_seq) {
+                next_ = last_seq + 1;
+                events_->written(next_);
+            }
+            if (last) {
+                terminator_sent_ = true;
+                break;
+            }
+        }
     } catch (const std::exception&) {
         failed = true;  // a failed write, or aborted
     }
@@ -126,56 +173,6 @@ void sse_response::abort() noexcept
     boost::system::error_code ignored;
     socket_.cancel(ignored);
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-}
-
-asio::awaitable<void> sse_response::write_loop()
-{
-    const auto& log = events_->log();
-    const std::string_view id = events_->stream_id();
-    for (;;) {
-        if (aborted_ || client_gone_) throw boost::system::system_error(asio::error::operation_aborted);
-        const auto last_seq = log.last_seq();
-        if (next_ > last_seq && pending_.empty()) {
-            idle_ = true;
-            wake_.expires_at(last_write_ + w_.config.heartbeat_interval);
-            boost::system::error_code ec;
-            co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
-            idle_ = false;
-            if (!ec && next_ > log.last_seq()) sse_event_writer::ping(pending_);
-            // Woken by new events: let the handlers already queued on this
-            // thread (the provider's next read, other streams) run first, so
-            // the events that become ready in the same round leave in this
-            // one write instead of one write each.
-            if (ec) co_await asio::post(socket_.get_executor(), use_awaitable);
-            continue;
-        }
-        // Framed into our own buffer: the producer may append (and drop
-        // written events) while this write is in flight.
-        for (auto seq = next_; seq <= last_seq; ++seq) {
-            const auto e = log.at(seq);
-            sse_event_writer::event(pending_, id, seq, e.kind, e.payload);
-        }
-        const bool last = log.ended() && next_ <= last_seq;
-        char size_line[24];
-        int n = 0;
-        if (opt_.chunked) n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", pending_.size());
-        const std::array<asio::const_buffer, 5> buffers{
-            asio::buffer(head_), asio::buffer(size_line, static_cast<std::size_t>(n)), asio::buffer(pending_),
-            opt_.chunked ? asio::buffer("\r\n", 2) : asio::const_buffer(),
-            last && opt_.chunked ? asio::buffer("0\r\n\r\n", 5) : asio::const_buffer()};
-        co_await asio::async_write(socket_, buffers, use_awaitable);
-        head_ = {};
-        pending_.clear();
-        last_write_ = clock::now();
-        if (next_ <= last_seq) {
-            next_ = last_seq + 1;
-            events_->written(next_);
-        }
-        if (last) {
-            terminator_sent_ = true;
-            co_return;
-        }
-    }
 }
 
 }  // namespace liveai::server::detail

@@ -16,7 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
 #include <memory>
@@ -35,7 +35,7 @@ public:
         bool announce_id = false;
     };
 
-    sse_response(worker& w, boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer, options opt);
+    sse_response(worker& w, boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer, options opt);
     ~sse_response();
 
     // Writes `events` from next_seq on until the terminal event is written
@@ -47,7 +47,6 @@ public:
     void abort() noexcept override;
 
 private:
-    boost::asio::awaitable<void> write_loop();
     void watch();
     void on_readable(const boost::system::error_code& ec);
 

@@ -8,6 +8,7 @@
 // id, on this thread or mirrored from another (subscription.hpp). One
 // stream at a time per connection.
 #include "sessions.hpp"
+#include "socket_deadline.hpp"
 #include "stream_record.hpp"
 #include "subscription.hpp"
 
@@ -48,8 +49,8 @@ constexpr auto close_answer_timeout = std::chrono::seconds(5);
 
 class ws_session final : public connection, public stream_subscriber {
 public:
-    ws_session(worker& w, beast::tcp_stream stream, const block_config& block)
-        : w_(w), stream_(std::move(stream)), socket_(stream_.socket()), block_(block), wake_(socket_.get_executor())
+    ws_session(worker& w, asio::ip::tcp::socket socket, const block_config& block)
+        : w_(w), socket_(std::move(socket)), block_(block), wake_(socket_.get_executor())
     {
     }
 
@@ -66,14 +67,15 @@ public:
     asio::awaitable<void> run(http::request<http::string_body> upgrade, beast::flat_buffer& early)
     {
         {
-            websocket::stream<beast::tcp_stream&> handshake(stream_);
-            auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
-            timeouts.idle_timeout = websocket::stream_base::none();
-            handshake.set_option(timeouts);
+            // Beast answers the upgrade; its timeouts need a tcp_stream, so
+            // the handshake's is ours (the suggested server value).
+            socket_deadline deadline(socket_);
+            deadline.expires_after(websocket::stream_base::timeout::suggested(beast::role_type::server).handshake_timeout);
+            websocket::stream<asio::ip::tcp::socket&> handshake(socket_);
             auto [ec] = co_await handshake.async_accept(upgrade, asio::as_tuple(use_awaitable));
+            co_await deadline.settle();
             if (ec) co_return;
         }
-        stream_.expires_never();
         last_received_ = clock::now();
         try {
             auto reading = read_loop(early);
@@ -400,8 +402,7 @@ private:
     }
 
     worker& w_;
-    beast::tcp_stream stream_;
-    asio::ip::tcp::socket& socket_;
+    asio::ip::tcp::socket socket_;
     const block_config& block_;
     asio::steady_timer wake_;
     std::deque<std::string> own_;  // framed: the session's own messages and pongs, before events
@@ -424,10 +425,10 @@ private:
 
 }  // namespace
 
-asio::awaitable<void> run_ws_session(worker& w, beast::tcp_stream stream, http::request<http::string_body> upgrade,
+asio::awaitable<void> run_ws_session(worker& w, asio::ip::tcp::socket socket, http::request<http::string_body> upgrade,
                                      beast::flat_buffer& early, const block_config& block, connection*& forward)
 {
-    ws_session session(w, std::move(stream), block);
+    ws_session session(w, std::move(socket), block);
     forward = &session;
     try {
         co_await session.run(std::move(upgrade), early);

@@ -438,6 +438,14 @@ BOOST_AUTO_TEST_CASE(slowloris_and_idle_keep_alive_are_cut_off)
     client_connection slow(s.port());
     slow.send("GET /healthz HTTP/1.1\r\nHo");
     BOOST_TEST(slow.closed_by_server());
+    BOOST_TEST(slow.received().empty());  // cut off, not answered
+    // A body that stops coming is cut off the same way (header_timeout
+    // covers the whole request), not answered as malformed.
+    client_connection slow_body(s.port());
+    slow_body.send("POST /api/ai-block/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Content-Length: 50\r\n\r\n{\"pro");
+    BOOST_TEST(slow_body.closed_by_server());
+    BOOST_TEST(slow_body.received().empty());
     client_connection idle(s.port());
     BOOST_TEST(idle.request(http::verb::get, "/healthz").result_int() == 200);
     BOOST_TEST(idle.closed_by_server());
