@@ -111,6 +111,35 @@ std::size_t memory_stream_log::bytes_from(std::uint64_t seq) const noexcept
     return static_cast<std::uint32_t>(static_cast<std::uint32_t>(appended_) - before);
 }
 
+void memory_stream_log::shrink_to_fit()
+{
+    const std::uint64_t count = next_seq_ - first_seq_;
+    const std::size_t size = round_up8(bytes_) + count * sizeof(slot);
+    if (count == 0) {
+        pages_.clear();
+    } else if (pages_.size() > 1 || pages_.front().capacity != size) {
+        page p;
+        p.bytes = std::make_unique_for_overwrite<char[]>(size);
+        p.capacity = static_cast<std::uint32_t>(size);
+        p.first_seq = first_seq_;
+        // The retained payload is the last bytes_ appended.
+        p.appended_before = static_cast<std::uint32_t>(appended_ - bytes_);
+        for (auto seq = first_seq_; seq < next_seq_; ++seq) {
+            const auto e = at(seq);
+            if (!e.payload.empty()) std::memcpy(p.bytes.get() + p.used, e.payload.data(), e.payload.size());
+            const slot s{p.used, static_cast<std::uint32_t>(e.payload.size()) << slot::kind_bits |
+                                     static_cast<std::uint32_t>(e.kind)};
+            ++p.count;
+            std::memcpy(p.bytes.get() + p.capacity - p.count * sizeof(slot), &s, sizeof s);
+            p.used += static_cast<std::uint32_t>(e.payload.size());
+        }
+        pages_.clear();
+        pages_.push_back(std::move(p));
+    }
+    pages_.shrink_to_fit();
+    hint_ = 0;
+}
+
 std::size_t memory_stream_log::footprint() const noexcept
 {
     std::size_t n = sizeof(*this) + pages_.capacity() * sizeof(page);

@@ -68,6 +68,10 @@ public:
     std::size_t footprint() const noexcept override;
 
     std::size_t retained_bytes() const noexcept { return bytes_; }
+    // Moves the retained events into one page of their exact size (an
+    // ended stream kept for resume holds no slack). Invalidates the views
+    // at() returned.
+    void shrink_to_fit();
 
 private:
     struct slot {

@@ -178,6 +178,9 @@ asio::awaitable<void> stream_record::run()
     }
     grace_.cancel();
     ts_.reset();  // the provider's resources (an upstream connection) go back now
+    // Kept for resume from here on: no slack in the log, no scratch space.
+    log_.shrink_to_fit();
+    std::string().swap(scratch_);
 
     lingering_ = true;
     if (stop_ == stop_reason::slow_consumer && subscriber_ && written_ <= last_seq()) {

@@ -117,6 +117,36 @@ BOOST_AUTO_TEST_CASE(a_log_whose_events_all_went_holds_no_old_page)
     BOOST_TEST(log.footprint() < 5000u + 8 + 512);
 }
 
+BOOST_AUTO_TEST_CASE(a_shrunk_log_holds_the_same_events_in_their_exact_size)
+{
+    memory_stream_log log(4096);
+    std::vector<std::string> appended;
+    for (int i = 0; i < 400; ++i) {
+        appended.push_back("{\"index\":" + std::to_string(i) + ",\"text\":\"" + std::string(i % 13, 'x') + "\"}");
+        log.append(event_kind::chunk, appended.back());
+        log.delivered(log.last_seq() + 1);  // the front goes past the bound
+    }
+    log.append(event_kind::complete, "{}");
+    appended.push_back("{}");
+    const auto first = log.first_seq(), last = log.last_seq();
+    BOOST_REQUIRE(first > 1u);
+    std::vector<std::size_t> from_before;
+    for (auto seq = first; seq <= last + 1; ++seq) from_before.push_back(log.bytes_from(seq));
+    const auto before = log.footprint();
+    log.shrink_to_fit();
+    BOOST_TEST(log.first_seq() == first);
+    BOOST_TEST(log.last_seq() == last);
+    BOOST_TEST(log.ended());
+    int mismatches = 0;
+    for (auto seq = first; seq <= last; ++seq)
+        if (log.at(seq).payload != appended[seq - 1] || log.bytes_from(seq) != from_before[seq - first]) ++mismatches;
+    BOOST_TEST(mismatches == 0);
+    BOOST_TEST((log.at(last).kind == event_kind::complete));
+    const std::size_t exact = log.retained_bytes() + (last - first + 1) * 8;
+    BOOST_TEST(log.footprint() < before);
+    BOOST_TEST(log.footprint() <= sizeof(memory_stream_log) + exact + 7 + 64);
+}
+
 BOOST_AUTO_TEST_CASE(a_log_can_start_at_any_seq)
 {
     memory_stream_log mirror(4096, 42);
