@@ -5,11 +5,13 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <cerrno>
 #include <map>
 #include <mutex>
 
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <sys/socket.h>
 
 namespace liveai::detail {
 
@@ -99,12 +101,12 @@ std::unique_ptr<upstream_connection> connection_pool::take(const std::string& ke
     while (it != idle_.end() && !it->second.empty()) {
         auto c = std::move(it->second.back());
         it->second.pop_back();
-        // A connection the server closed while idle reads as readable: skip it.
-        boost::system::error_code ec;
-        const auto available = c->lowest().socket().available(ec);
-        if (!ec && available == 0 && c->buffer.size() == 0) {
-            return c;
-        }
+        // A connection the server closed while idle has its end of file
+        // (or, over TLS, a close_notify) waiting: a peek sees it without
+        // consuming anything, where FIONREAD would count no bytes for a FIN.
+        char byte;
+        const auto peeked = ::recv(c->lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && c->buffer.size() == 0) return c;
     }
     return nullptr;
 }

@@ -256,6 +256,40 @@ BOOST_AUTO_TEST_CASE(keep_alive_connections_are_reused)
     BOOST_TEST(up.connections() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_pooled_connection_the_upstream_closed_is_not_used)
+{
+    // The upstream closes its keep-alive connection after the first answer
+    // (its idle timeout). The next stream must open a new connection, not
+    // spend a request on the dead one and retry.
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto closing = fixture("openai/stream_basic.http", 4096);
+    closing.close_after = true;
+    up.script({closing, fixture("openai/stream_basic.http", 4096)});
+    auto s = settings_for(up);
+    asio::io_context ioc;
+    {
+        liveai::openai_provider first(s, "m", "", liveai::request{"one"});
+        auto task = [&]() -> asio::awaitable<void> {
+            while (co_await first.next()) {
+            }
+            // Let the upstream's end of file reach the idle connection.
+            asio::steady_timer settle(co_await asio::this_coro::executor, 100ms);
+            co_await settle.async_wait(asio::use_awaitable);
+        };
+        run_coro(ioc, task());
+    }
+    liveai::openai_provider second(s, "m", "", liveai::request{"two"});
+    std::string text;
+    auto task = [&]() -> asio::awaitable<void> {
+        while (auto t = co_await second.next()) text += t->text;
+    };
+    run_coro(ioc, task(), 20s);
+    BOOST_TEST(!text.empty());
+    BOOST_TEST(second.requests_sent() == 1u);  // none lost on the closed connection
+    BOOST_TEST(up.connections() == 2);
+    BOOST_TEST(up.requests().size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(a_timeout_on_a_pooled_connection_is_a_counted_attempt)
 {
     // One stream leaves a keep-alive connection in the pool; the next one's

@@ -138,6 +138,7 @@ struct replay_upstream::impl {
             }
             if (chunked) co_await asio::async_write(s, asio::buffer(std::string("0\r\n\r\n")), asio::as_tuple(use_awaitable));
             if (!chunked && !sized) co_return;  // the body ends with the connection
+            if (response.close_after) co_return;
         }
     }
 

@@ -25,6 +25,9 @@ struct replay_response {
     std::uint32_t seed = 1;
     bool hang_before_head = false;   // send nothing; wait for the client to leave
     std::optional<std::size_t> hang_after_body_bytes;  // stop mid-body and wait
+    // Close the connection after this keep-alive response, as a server
+    // whose idle timeout passes does.
+    bool close_after = false;
 };
 
 struct recorded_request {
