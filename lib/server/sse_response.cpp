@@ -10,7 +10,10 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
+
+#include <sys/socket.h>
 
 namespace liveai::server::detail {
 
@@ -133,8 +136,11 @@ void sse_response::watch()
     // stream); it is allocated again when bytes come.
     if (buffer_.size() == 0) buffer_.shrink_to_fit();
     watching_ = true;
-    socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                       [this](const boost::system::error_code& ec) { on_readable(ec); });
+    // A one-byte read, not async_wait(wait_read): Asio registers a wait with
+    // an epoll_ctl call every time, while a read after the request's own
+    // (which drained the socket) is queued without a system call.
+    socket_.async_read_some(asio::buffer(&probe_, 1),
+                            [this](const boost::system::error_code& ec, std::size_t) { on_readable(ec); });
 }
 
 void sse_response::on_readable(const boost::system::error_code& ec)
@@ -145,13 +151,15 @@ void sse_response::on_readable(const boost::system::error_code& ec)
         return;
     }
     if (ec == asio::error::operation_aborted) return;  // abort(): the writer ends on its own
-    boost::system::error_code read_ec = ec;
-    if (!read_ec) {
-        // Readable: what is there is read at once (an end of file is the client leaving).
+    if (!ec) {
+        // A byte came (an end of file is an error: the client left). Keep it
+        // and what else is there now, without waiting, for the next request.
         const auto room = std::min<std::size_t>(512, w_.config.max_header_bytes - buffer_.size());
-        const auto n = socket_.read_some(buffer_.prepare(room), read_ec);
-        if (!read_ec) {
-            buffer_.commit(n);
+        auto* at = static_cast<char*>(buffer_.prepare(room).data());
+        at[0] = probe_;
+        const auto more = ::recv(socket_.native_handle(), at + 1, room - 1, MSG_DONTWAIT);
+        if (more > 0 || (more < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            buffer_.commit(1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0)));
             return watch();
         }
     }

@@ -2,12 +2,11 @@
 //
 // The writer sends every event the stream has that this client has not had,
 // framed by sse_event_writer, in one write per batch (status line and
-// preamble included in the first); a watcher (a plain handler waiting for
-// the socket to turn readable, not a second coroutine: a running stream
-// holds one coroutine here) notices a client that leaves at once, even
-// while the provider waits before its first token or between two. What
-// happens to the stream then is the block's on_disconnect policy
-// (stream_record::detach).
+// preamble included in the first); a watcher (a plain handler on a one-byte
+// read, not a second coroutine: a running stream holds one coroutine here)
+// notices a client that leaves at once, even while the provider waits
+// before its first token or between two. What happens to the stream then is
+// the block's on_disconnect policy (stream_record::detach).
 #pragma once
 
 #include "subscription.hpp"
@@ -60,6 +59,7 @@ private:
     std::string_view head_;  // the status line and fields, until the first write
     std::string pending_;
     std::chrono::steady_clock::time_point last_write_{};
+    char probe_ = 0;  // the watcher's one-byte read
     bool idle_ = false;
     bool watching_ = false;   // the watcher's wait is pending
     bool finishing_ = false;  // run() waits for the watcher to let go

@@ -464,6 +464,22 @@ BOOST_AUTO_TEST_CASE(malformed_http_closes_only_that_connection)
     BOOST_TEST(other.request(http::verb::get, "/healthz").result_int() == 200);
 }
 
+BOOST_AUTO_TEST_CASE(a_request_sent_during_a_stream_is_answered_after_it)
+{
+    test_server s(config());
+    client_connection c(s.port());
+    c.send("GET /api/stream/ai-block/paced?prompt=x HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.read_until("event: chunk");
+    // Mid-stream, so the stream's watcher reads it (one byte, then what is
+    // there) and keeps it for after the stream.
+    c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.read_until("event: complete");
+    const auto all = c.read_until("\r\n0\r\n\r\n");
+    c.received().erase(0, all.find("\r\n0\r\n\r\n") + 7);
+    const auto res = c.read_response();
+    BOOST_TEST(res.result_int() == 200);
+}
+
 BOOST_AUTO_TEST_CASE(heartbeat_while_the_provider_is_silent)
 {
     test_server s(config("heartbeat_interval_ms = 150"));
