@@ -139,8 +139,9 @@ private:
     asio::awaitable<bool> handle(request_type& req);
     asio::awaitable<bool> handle_stream(request_type& req, route& r);
     asio::awaitable<bool> stream_events(std::shared_ptr<stream_record> record, sse_response::options opt);
-    asio::awaitable<bool> handle_resume(const block_config& block, event_id from, sse_response::options opt,
-                                        bool keep_alive);
+    // `stream_id` is owned: the request it came from is gone when this runs.
+    asio::awaitable<bool> handle_resume(const block_config& block, std::string stream_id, std::uint64_t seq,
+                                        sse_response::options opt, bool keep_alive);
     asio::awaitable<bool> handle_collect(request_type& req, route& r);
     asio::awaitable<bool> collect(const block_config& block, std::unique_ptr<token_stream> ts, admission_ticket ticket,
                                   bool keep_alive);
@@ -323,7 +324,9 @@ asio::awaitable<bool> http_session::handle(request_type& req)
     auto& r = std::get<route>(routed);
     switch (r.kind) {
     case endpoint::stream: return handle_stream(req, r);
-    case endpoint::resume: return handle_resume(*r.block, r.resume_from, sse_options(req, false), keep_alive);
+    case endpoint::resume:
+        return handle_resume(*r.block, std::string(r.resume_from.stream_id.substr(0, 64)), r.resume_from.seq,
+                             sse_options(req, false), keep_alive);
     case endpoint::collect: return handle_collect(req, r);
     case endpoint::stop_stream: return handle_stop(std::string(r.stream_id.substr(0, 64)), keep_alive);
     case endpoint::extra: return handle_extra(std::move(req), r.extra_index);
@@ -361,11 +364,11 @@ asio::awaitable<bool> http_session::stream_events(std::shared_ptr<stream_record>
     co_return again && !shutting_down_;
 }
 
-asio::awaitable<bool> http_session::handle_resume(const block_config& block, event_id from, sse_response::options opt,
-                                                  bool keep_alive)
+asio::awaitable<bool> http_session::handle_resume(const block_config& block, std::string stream_id, std::uint64_t seq,
+                                                  sse_response::options opt, bool keep_alive)
 {
     sse_response response(w_, socket_, buffer_, opt);
-    auto resumed = co_await subscribe_resume(w_, block, from, response);
+    auto resumed = co_await subscribe_resume(w_, block, event_id{stream_id, seq}, response);
     switch (resumed.decision.outcome) {
     case resume_outcome::refused: co_return co_await send_error(resumed.decision.code, resumed.decision.message, keep_alive);
     case resume_outcome::delivered: {

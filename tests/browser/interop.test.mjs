@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { EventSource } from 'eventsource';
@@ -128,7 +129,13 @@ test('nginx reverse proxy (examples/nginx/liveai.conf) streams without delay, SS
   const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
   assert.ok(nginx, 'nginx is not installed (scripts/setup installs nginx-light)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'liveai-nginx-'));
-  const nginxPort = 20000 + Math.floor(Math.random() * 20000);
+  // A port the kernel just handed out, not a random one: a random port
+  // collided with the ephemeral ports of tests running beside this one.
+  const nginxPort = await new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => { const { port } = probe.address(); probe.close(() => resolve(port)); });
+  });
   const site = fs.readFileSync(path.join(root, 'examples/nginx/liveai.conf'), 'utf8')
     .replace('127.0.0.1:8080', `127.0.0.1:${server.port}`).replace('127.0.0.1:8081', `127.0.0.1:${nginxPort}`);
   fs.writeFileSync(path.join(dir, 'liveai.conf'), site);

@@ -135,9 +135,12 @@ BOOST_AUTO_TEST_CASE(ws_client_resumes_after_cuts_with_every_event_once)
     const auto r = run_coro(ioc, read_with_cuts(c, &proxy, 9));
     check_exactly_once(r, 60);
     BOOST_TEST(r.text == expected);
-    // 61 events, a cut after every 9th: 6 cuts. As over SSE, the last one may
-    // find the rest already read (the stream ended during a reconnect).
-    BOOST_TEST((c.reconnects() == 6u || c.reconnects() == 5u), "reconnects: " << c.reconnects());
+    // 61 events, a cut after every 9th: up to 6 cuts that need a reconnect.
+    // On a loaded machine (the sanitizer run) the stream can run ahead of
+    // the client while it reconnects, so later cuts find the rest already
+    // read and need none: what must hold is every event once, and a resume
+    // for every reconnect.
+    BOOST_TEST((c.reconnects() >= 1u && c.reconnects() <= 6u), "reconnects: " << c.reconnects());
     BOOST_TEST(s.metric("liveai_stream_resumes_total") == static_cast<double>(c.reconnects()));
 }
 
