@@ -27,6 +27,12 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
+// A stop is prompt when it comes this far before the stall would end (30 s)
+// or the next attempt would start: a behaviour bound, not a timing goal (the
+// S4 benchmark measures the latency: 0.2 ms p99). It was 50 ms, and a
+// loaded 2-core CI machine once took 57 ms.
+constexpr auto prompt_stop = std::chrono::milliseconds(250);
+
 // One local upstream stalling in `phase`, and what it saw.
 struct stalled_upstream {
     std::string phase;
@@ -182,14 +188,14 @@ BOOST_AUTO_TEST_CASE(cancel_in_every_phase_ends_the_stream_within_50_ms_and_send
             const auto r = run(phase, 100ms, 30'000ms);
             BOOST_TEST(r.ended == "cancelled");
             BOOST_TEST(r.latency.count() >= 0);
-            BOOST_TEST(r.latency < 50ms);
+            BOOST_TEST(r.latency < prompt_stop);
             BOOST_TEST(r.requests_after == 0u);
             BOOST_TEST(r.requests == (phase == "connect" || phase == "tls_handshake" ? 0u : 1u));
             if (phase != "connect") {
                 // A connection was open (or half-made): the upstream sees it closed at once.
                 if (phase != "backoff") {
                     BOOST_REQUIRE(r.close_latency.has_value());
-                    BOOST_TEST(*r.close_latency < 50ms);
+                    BOOST_TEST(*r.close_latency < prompt_stop);
                 }
             }
             BOOST_TEST_MESSAGE("| " << phase << " | " << r.ended << " | " << ms(r.latency) << " | "
@@ -206,11 +212,11 @@ BOOST_AUTO_TEST_CASE(cancelling_the_awaiting_coroutine_in_every_phase_does_the_s
         {
             const auto r = run(phase, 100ms, 30'000ms, true);
             BOOST_TEST(r.ended == "cancelled");
-            BOOST_TEST(r.latency < 50ms);
+            BOOST_TEST(r.latency < prompt_stop);
             BOOST_TEST(r.requests_after == 0u);
             if (phase == "tls_handshake" || phase == "read_header" || phase == "read_body") {
                 BOOST_REQUIRE(r.close_latency.has_value());
-                BOOST_TEST(*r.close_latency < 50ms);
+                BOOST_TEST(*r.close_latency < prompt_stop);
             }
         }
     }
@@ -225,11 +231,11 @@ BOOST_AUTO_TEST_CASE(the_first_token_deadline_in_every_phase_ends_the_stream_wit
             const auto r = run(phase, std::nullopt, 300ms);
             BOOST_TEST(r.ended == "first_token_timeout");
             BOOST_TEST(r.latency.count() >= 0);
-            BOOST_TEST(r.latency < 50ms);
+            BOOST_TEST(r.latency < prompt_stop);
             BOOST_TEST(r.requests_after == 0u);
             if (phase != "connect") {
                 BOOST_REQUIRE(r.close_latency.has_value());
-                BOOST_TEST(*r.close_latency < 50ms);
+                BOOST_TEST(*r.close_latency < prompt_stop);
             }
             BOOST_TEST_MESSAGE("| " << phase << " | " << r.ended << " | " << ms(r.latency) << " | " << r.requests << " |");
         }
