@@ -12,6 +12,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 
 #include <sys/socket.h>
 
@@ -50,6 +51,7 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
 {
     events_ = std::move(events);
     next_ = next_seq;
+    lend_buffer();
     // The preamble: the reconnection delay and, when the client asked for
     // it, the stream's id: an id with no data dispatches no event, but an
     // EventSource remembers it, so even a drop before the first event
@@ -71,12 +73,17 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
             if (aborted_ || client_gone_) throw boost::system::system_error(asio::error::operation_aborted);
             const auto last_seq = log.last_seq();
             if (next_ > last_seq && pending_.empty()) {
+                // Waiting holds no write buffer.
+                w_.write_buffers.give_back(std::exchange(pending_, {}));
                 idle_ = true;
                 wake_.expires_at(last_write_ + w_.config.heartbeat_interval);
                 boost::system::error_code ec;
                 co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
                 idle_ = false;
-                if (!ec && next_ > log.last_seq()) sse_event_writer::ping(pending_);
+                if (!ec && next_ > log.last_seq()) {
+                    lend_buffer();
+                    sse_event_writer::ping(pending_);
+                }
                 // Woken by new events: let the handlers already queued on this
                 // thread (the provider's next read, other streams) run first, so
                 // the events that become ready in the same round leave in this
@@ -84,8 +91,9 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
                 if (ec) co_await asio::post(socket_.get_executor(), use_awaitable);
                 continue;
             }
-            // Framed into our own buffer: the producer may append (and drop
-            // written events) while this write is in flight.
+            // Framed into a buffer of our own for this write: the producer may
+            // append (and drop written events) while it is in flight.
+            lend_buffer();
             for (auto seq = next_; seq <= last_seq; ++seq) {
                 const auto e = log.at(seq);
                 sse_event_writer::event(pending_, id, seq, e.kind, e.payload);
@@ -122,8 +130,17 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
         wake_.expires_at(asio::steady_timer::time_point::max());
         co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
     }
+    w_.write_buffers.give_back(std::exchange(pending_, {}));
     events_.reset();  // detaches: the block's on_disconnect policy applies
     co_return !failed && !client_gone_ && !aborted_ && opt_.keep_alive && terminator_sent_;
+}
+
+void sse_response::lend_buffer()
+{
+    if (pending_.capacity() >= write_buffer_pool::initial_capacity) return;
+    auto buffer = w_.write_buffers.take();
+    buffer.append(pending_);
+    pending_ = std::move(buffer);
 }
 
 void sse_response::watch()

@@ -46,6 +46,8 @@ public:
     void abort() noexcept override;
 
 private:
+    // Takes a write buffer from the thread's pool unless pending_ has one.
+    void lend_buffer();
     void watch();
     void on_readable(const boost::system::error_code& ec);
 
@@ -57,7 +59,7 @@ private:
     std::uint64_t next_ = 1;
     boost::asio::steady_timer wake_;
     std::string_view head_;  // the status line and fields, until the first write
-    std::string pending_;
+    std::string pending_;  // lent by w_.write_buffers while a batch is framed or written
     std::chrono::steady_clock::time_point last_write_{};
     char probe_ = 0;  // the watcher's one-byte read
     bool idle_ = false;

@@ -8,6 +8,7 @@
 
 #include "log.hpp"
 #include "router.hpp"
+#include "write_buffer_pool.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -73,6 +74,8 @@ struct worker {
     std::size_t max_retained = 0;        // this worker's share of max_retained_streams
     std::size_t max_retained_bytes = 0;  // and of max_retained_bytes
     std::size_t retained_bytes = 0;
+    // Lent to the SSE writers for one write at a time.
+    write_buffer_pool write_buffers;
 
     // A process-unique stream id: 16 hex digits, the last two the worker's index.
     std::string next_stream_id();

@@ -28,6 +28,7 @@
 #include <boost/json.hpp>
 
 #include <deque>
+#include <utility>
 
 namespace liveai::server::detail {
 
@@ -347,8 +348,11 @@ private:
         for (;;) {
             if (gone_) co_return;
             out_.clear();
+            if (out_.capacity() < write_buffer_pool::initial_capacity) out_ = w_.write_buffers.take();
             const bool events = gather();
             if (out_.empty()) {
+                // Waiting holds no write buffer.
+                w_.write_buffers.give_back(std::exchange(out_, {}));
                 if (closing_) co_return co_await close_handshake();
                 writer_idle_ = true;
                 wake_.expires_at(last_received_ + (ping_sent_ ? w_.config.ws_idle_timeout : w_.config.ws_idle_timeout / 2));
@@ -406,7 +410,7 @@ private:
     const block_config& block_;
     asio::steady_timer wake_;
     std::deque<std::string> own_;  // framed: the session's own messages and pongs, before events
-    std::string out_;              // what the write in flight sends
+    std::string out_;              // what the write in flight sends, in a buffer lent by w_.write_buffers
     std::unique_ptr<subscription> subscription_;
     std::uint64_t next_ = 1;
     clock::time_point last_received_{};
