@@ -49,7 +49,7 @@ struct http_stream_provider::exchange {
     std::unique_ptr<detail::upstream_connection> conn;
     std::unique_ptr<response_parser> parser;
     transport::sse_parser sse;
-    std::array<char, 16 * 1024> body_buffer{};
+    std::array<char, 16 * 1024> body_buffer;  // not zeroed: a memset per stream, for bytes read before they are used
     std::string_view unparsed;
     // What try_next() met in the stream (an oversized event, an end without
     // a finish reason): next() handles it as if it had parsed it.

@@ -117,7 +117,13 @@ void memory_stream_log::shrink_to_fit()
     const std::size_t size = round_up8(bytes_) + count * sizeof(slot);
     if (count == 0) {
         pages_.clear();
-    } else if (pages_.size() > 1 || pages_.front().capacity != size) {
+        pages_.shrink_to_fit();
+        hint_ = 0;
+    } else if (const auto held = page_bytes(); (held - size) * 8 > held) {
+        // Copying costs an allocation and a pass over the payload (at the
+        // end of every stream): worth it only when it frees more than an
+        // eighth of what the log holds. Pages grow by half, so a log that
+        // dropped nothing rarely has that much slack.
         page p;
         p.bytes = std::make_unique_for_overwrite<char[]>(size);
         p.capacity = static_cast<std::uint32_t>(size);
@@ -134,17 +140,22 @@ void memory_stream_log::shrink_to_fit()
             p.used += static_cast<std::uint32_t>(e.payload.size());
         }
         pages_.clear();
+        pages_.shrink_to_fit();
         pages_.push_back(std::move(p));
+        hint_ = 0;
     }
-    pages_.shrink_to_fit();
-    hint_ = 0;
+}
+
+std::size_t memory_stream_log::page_bytes() const noexcept
+{
+    std::size_t n = 0;
+    for (const auto& p : pages_) n += p.capacity;
+    return n;
 }
 
 std::size_t memory_stream_log::footprint() const noexcept
 {
-    std::size_t n = sizeof(*this) + pages_.capacity() * sizeof(page);
-    for (const auto& p : pages_) n += p.capacity;
-    return n;
+    return sizeof(*this) + pages_.capacity() * sizeof(page) + page_bytes();
 }
 
 }  // namespace liveai::server::detail

@@ -68,12 +68,13 @@ public:
     std::size_t footprint() const noexcept override;
 
     std::size_t retained_bytes() const noexcept { return bytes_; }
-    // Moves the retained events into one page of their exact size (an
-    // ended stream kept for resume holds no slack). Invalidates the views
-    // at() returned.
+    // Moves the retained events into one page of their exact size when
+    // that frees more than an eighth of the footprint (an ended stream kept
+    // for resume holds little slack). Invalidates the views at() returned.
     void shrink_to_fit();
 
 private:
+    std::size_t page_bytes() const noexcept;  // what the pages hold, used or not
     struct slot {
         std::uint32_t offset;         // of the payload in its page
         std::uint32_t size_and_kind;  // size << kind_bits | kind

@@ -147,6 +147,22 @@ BOOST_AUTO_TEST_CASE(a_shrunk_log_holds_the_same_events_in_their_exact_size)
     BOOST_TEST(log.footprint() <= sizeof(memory_stream_log) + exact + 7 + 64);
 }
 
+BOOST_AUTO_TEST_CASE(a_log_with_little_slack_is_not_copied_when_shrunk)
+{
+    // The first page is 512 bytes: 15 events of 24 bytes plus their 8-byte
+    // slots fill 480 of them, so shrinking would free 32 bytes (and copy 480).
+    memory_stream_log log(1 << 20);
+    for (int i = 0; i < 14; ++i) log.append(event_kind::chunk, std::string(24, static_cast<char>('a' + i)));
+    log.append(event_kind::complete, std::string(24, 'z'));
+    const auto before = log.footprint();
+    const char* payload = log.at(1).payload.data();
+    log.shrink_to_fit();
+    BOOST_TEST(log.footprint() == before);
+    BOOST_TEST(static_cast<const void*>(log.at(1).payload.data()) == static_cast<const void*>(payload));
+    BOOST_TEST(log.at(14).payload == std::string(24, 'n'));
+    BOOST_TEST((log.at(15).kind == event_kind::complete));
+}
+
 BOOST_AUTO_TEST_CASE(a_log_can_start_at_any_seq)
 {
     memory_stream_log mirror(4096, 42);
