@@ -43,6 +43,15 @@ public:
     const std::string& stream_id() const noexcept { return id_; }
 
     void on_chunk() noexcept;
+    // A chunk the provider had ready right after the one before it, with no
+    // wait in between: its gap is nil, so the clock is not read (a clock read
+    // per chunk, a slow one in a VM, was 1 % of the real path's CPU).
+    void on_chunk_in_batch() noexcept
+    {
+        if (chunks_ == 0) return on_chunk();
+        w_.shard.inter_chunk_gap.observe(clock::duration::zero());
+        ++chunks_;
+    }
     // A chunk of a collect answer: counted, and the first one's time, but no
     // clock read per chunk (its client sees no gaps).
     void on_collected_chunk() noexcept

@@ -69,7 +69,7 @@ public:
 
     std::size_t retained_bytes() const noexcept { return bytes_; }
     // Moves the retained events into one page of their exact size when
-    // that frees more than an eighth of the footprint (an ended stream kept
+    // that frees more than a quarter of its pages (an ended stream kept
     // for resume holds little slack). Invalidates the views at() returned.
     void shrink_to_fit();
 

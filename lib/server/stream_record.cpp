@@ -129,7 +129,8 @@ asio::awaitable<void> stream_record::run()
 {
     std::uint64_t index = 0;
     for (;;) {
-        if (must_pause() && !co_await wait_for_room()) {
+        const bool paused = must_pause();
+        if (paused && !co_await wait_for_room()) {
             stop_ = stop_reason::slow_consumer;
             ts_->cancel();
             metrics_shard::add(w_.shard.slow_consumers_total);
@@ -141,6 +142,7 @@ asio::awaitable<void> stream_record::run()
             break;
         }
         std::optional<token> t = ts_->try_next();
+        const bool in_batch = t && !paused;  // nothing awaited since the chunk before
         try {
             if (!t) t = co_await ts_->next();
         } catch (const stream_error& e) {
@@ -172,7 +174,10 @@ asio::awaitable<void> stream_record::run()
             }
             break;
         }
-        accounting_.on_chunk();
+        if (in_batch)
+            accounting_.on_chunk_in_batch();
+        else
+            accounting_.on_chunk();
         transport::append_chunk_json(scratch_, index++, t->text, false);
         append(event_kind::chunk);
     }
