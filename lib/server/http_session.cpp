@@ -23,8 +23,11 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <algorithm>
 #include <array>
 #include <utility>
+
+#include <sys/socket.h>
 
 // GCC 12 warns that a coroutine frame from Asio's recycling allocator
 // (aligned_alloc) is released with free() once it inlines read_request()
@@ -164,6 +167,7 @@ private:
     tcp::socket socket_;
     socket_deadline deadline_;
     beast::flat_buffer buffer_;
+    char probe_ = 0;  // the first byte of a request, read while no buffer is held
     stream_control control_;
     connection* forward_ = nullptr;
     bool idle_ = true;
@@ -226,9 +230,18 @@ asio::awaitable<std::optional<request_type>> http_session::read_request(bool fir
     if (buffer_.size() == 0) {
         // Wait for the next request: the keep-alive idle timeout applies.
         deadline_.expires_after(first ? cfg.header_timeout : cfg.keep_alive_timeout);
-        auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(1024), asio::as_tuple(use_awaitable));
+        // A one-byte read first: a connection waiting for its next request
+        // holds no read buffer (a KiB per idle keep-alive connection); the
+        // rest of what came is read without waiting, one recv more a request.
+        buffer_.shrink_to_fit();
+        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(&probe_, 1), asio::as_tuple(use_awaitable));
         if (ec) co_return std::nullopt;
-        buffer_.commit(n);
+        const auto room = buffer_.prepare(1024);
+        auto* at = static_cast<char*>(room.data());
+        at[0] = probe_;
+        const auto more = ::recv(socket_.native_handle(), at + 1, room.size() - 1, MSG_DONTWAIT);
+        // An error here (the client reset) shows in the next read.
+        buffer_.commit(1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0)));
     }
 
     http::request_parser<http::string_body> parser;

@@ -21,21 +21,20 @@ stream_record::stream_record(worker& w, admission_ticket ticket, const block_con
       ts_(std::move(ts)),
       accounting_(w, std::move(ticket), block.name, transport, w.next_stream_id()),
       log_(w.config.replay_buffer_bytes),
-      wake_(w.ioc),
-      grace_(w.ioc)
+      wake_(w.ioc)
 {
 }
 
 stream_record::~stream_record()
 {
     // The grace handler uses `this` only when it was not cancelled.
-    grace_.cancel();
+    if (grace_) grace_->cancel();
 }
 
 void stream_record::append(event_kind kind)
 {
-    log_.append(kind, scratch_);
-    scratch_.clear();
+    log_.append(kind, w_.event_scratch);
+    w_.event_scratch.clear();
     // Written events beyond the bound go at once; while nobody is attached
     // the producer pauses instead (must_pause), so nothing is dropped then.
     if (subscriber_) log_.delivered(written_);
@@ -59,7 +58,7 @@ void stream_record::attach(stream_subscriber& s, std::uint64_t next_seq)
     subscriber_ = &s;
     written_ = next_seq;
     room_deadline_.reset();
-    grace_.cancel();
+    if (grace_) grace_->cancel();
     if (waiting_) wake_.cancel();
 }
 
@@ -73,8 +72,10 @@ void stream_record::detach(stream_subscriber& s) noexcept
             stop(stop_reason::client_gone);
         } else {
             metrics_shard::add(w_.shard.detached_streams_total);
-            grace_.expires_after(block_.resume_grace);
-            grace_.async_wait([this](const boost::system::error_code& ec) {
+            // Made on the first detach: most streams keep their client.
+            if (!grace_) grace_.emplace(w_.ioc);
+            grace_->expires_after(block_.resume_grace);
+            grace_->async_wait([this](const boost::system::error_code& ec) {
                 if (!ec && !subscriber_) stop(stop_reason::grace_expired);
             });
         }
@@ -135,7 +136,7 @@ asio::awaitable<void> stream_record::run()
             ts_->cancel();
             metrics_shard::add(w_.shard.slow_consumers_total);
             transport::append_error_json(
-                scratch_, "slow_consumer",
+                w_.event_scratch, "slow_consumer",
                 "the client did not read for " + std::to_string(w_.config.slow_consumer_timeout.count()) + " ms", false, false);
             append(event_kind::error);
             accounting_.finish(stream_outcome::error, "slow_consumer", true);
@@ -147,12 +148,12 @@ asio::awaitable<void> stream_record::run()
             if (!t) t = co_await ts_->next();
         } catch (const stream_error& e) {
             const auto code = to_code(e.code());
-            transport::append_error_json(scratch_, code, e.message(), e.retryable(), false);
+            transport::append_error_json(w_.event_scratch, code, e.message(), e.retryable(), false);
             append(event_kind::error);
             accounting_.finish(stream_outcome::error, code, provider_was_cancelled(*ts_));
             break;
         } catch (const std::exception& e) {
-            transport::append_error_json(scratch_, "internal_error", e.what(), false, false);
+            transport::append_error_json(w_.event_scratch, "internal_error", e.what(), false, false);
             append(event_kind::error);
             accounting_.finish(stream_outcome::error, "internal_error", false);
             break;
@@ -160,12 +161,12 @@ asio::awaitable<void> stream_record::run()
         if (!t) {
             const auto reason = ts_->finish_reason();
             if (stop_ == stop_reason::shutdown) {
-                transport::append_error_json(scratch_, "server_shutdown", "the server is shutting down; retry later", true,
+                transport::append_error_json(w_.event_scratch, "server_shutdown", "the server is shutting down; retry later", true,
                                              false);
                 append(event_kind::error);
                 accounting_.finish(stream_outcome::error, "server_shutdown", true);
             } else {
-                transport::append_complete_json(scratch_, reason, ts_->usage(), index, false);
+                transport::append_complete_json(w_.event_scratch, reason, ts_->usage(), index, false);
                 append(event_kind::complete);
                 const bool cancelled = reason == finish_reason::cancelled;
                 const bool client_left = stop_ == stop_reason::client_gone || stop_ == stop_reason::grace_expired;
@@ -178,14 +179,13 @@ asio::awaitable<void> stream_record::run()
             accounting_.on_chunk_in_batch();
         else
             accounting_.on_chunk();
-        transport::append_chunk_json(scratch_, index++, t->text, false);
+        transport::append_chunk_json(w_.event_scratch, index++, t->text, false);
         append(event_kind::chunk);
     }
-    grace_.cancel();
+    if (grace_) grace_->cancel();
     ts_.reset();  // the provider's resources (an upstream connection) go back now
-    // Kept for resume from here on: no slack in the log, no scratch space.
+    // Kept for resume from here on: little slack in the log.
     log_.shrink_to_fit();
-    std::string().swap(scratch_);
 
     lingering_ = true;
     if (stop_ == stop_reason::slow_consumer && subscriber_ && written_ <= last_seq()) {

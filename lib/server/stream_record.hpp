@@ -90,7 +90,7 @@ public:
     // Ends the retention now (shutdown, or too many ended streams kept).
     void expire() noexcept;
     // Memory an ended record holds (counted against max_retained_bytes).
-    std::size_t footprint() const noexcept { return sizeof(*this) + log_.footprint() + scratch_.capacity(); }
+    std::size_t footprint() const noexcept { return sizeof(*this) + log_.footprint(); }
     std::size_t retained_bytes = 0;  // set while the worker counts it
 
 private:
@@ -107,12 +107,11 @@ private:
     std::unique_ptr<token_stream> ts_;
     stream_accounting accounting_;
     memory_stream_log log_;
-    std::string scratch_;  // the payload being formatted
     std::uint64_t written_ = 1;  // the subscriber's next seq to write
     stream_subscriber* subscriber_ = nullptr;
     std::optional<std::chrono::steady_clock::time_point> room_deadline_;  // slow consumer, while paused
     boost::asio::steady_timer wake_;   // the producer's pauses, then the retention
-    boost::asio::steady_timer grace_;  // detach: resume_grace after the client left
+    std::optional<boost::asio::steady_timer> grace_;  // detach: resume_grace after the client left
     stop_reason stop_ = stop_reason::none;
     bool waiting_ = false;
     bool lingering_ = false;

@@ -58,7 +58,7 @@ std::optional<unsigned> worker::owner_of(std::string_view stream_id) const noexc
 
 std::shared_ptr<stream_record> worker::find_stream(std::string_view stream_id) const
 {
-    const auto it = streams.find(std::string(stream_id));
+    const auto it = streams.find(stream_id);
     return it == streams.end() ? nullptr : it->second;
 }
 

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -67,8 +68,9 @@ struct worker {
     // Every worker of the server, this one included (resume hands a request
     // to the worker that owns the stream).
     std::vector<worker*> peers;
-    // The streams this worker runs or retains for resume, by id.
-    std::unordered_map<std::string, std::shared_ptr<stream_record>> streams;
+    // The streams this worker runs or retains for resume, by id (a view of
+    // the record's own id: the entry holds the record).
+    std::unordered_map<std::string_view, std::shared_ptr<stream_record>> streams;
     // Ended streams in the order they ended, for max_retained_streams.
     std::deque<std::weak_ptr<stream_record>> retained;
     std::size_t max_retained = 0;        // this worker's share of max_retained_streams
@@ -76,6 +78,9 @@ struct worker {
     std::size_t retained_bytes = 0;
     // Lent to the SSE writers for one write at a time.
     write_buffer_pool write_buffers;
+    // A stream's event payload while it is formatted, before it is appended
+    // to the stream's log (no wait in between): one per thread, not per stream.
+    std::string event_scratch;
 
     // A process-unique stream id: 16 hex digits, the last two the worker's index.
     std::string next_stream_id();
