@@ -132,7 +132,11 @@ private:
     // A request, or nullopt when the connection is done (an error answer
     // included). Its own coroutine, so that the parser and the error paths
     // take no room in the frames that stay alive while a stream runs.
-    asio::awaitable<std::optional<request_type>> read_request(bool first);
+    asio::awaitable<std::optional<request_type>> read_request();
+    // Waits for the first byte of the next request, holding neither a parser
+    // (read_request's frame is 1.6 KB) nor a read buffer: what an idle
+    // keep-alive connection holds. False when the connection is done.
+    asio::awaitable<bool> wait_for_request(bool first);
     boost::system::error_code parse_buffered(http::request_parser<http::string_body>& parser);
 
     // The handlers decide synchronously and return the coroutine that does
@@ -211,8 +215,9 @@ asio::awaitable<void> http_session::run()
     for (;;) {
         idle_ = true;
         if (shutting_down_) break;
-        auto req = co_await read_request(first);
+        if (buffer_.size() == 0 && !co_await wait_for_request(first)) break;
         first = false;
+        auto req = co_await read_request();
         if (!req) break;
         auto answer = handle(*req);
         req.reset();
@@ -224,25 +229,28 @@ asio::awaitable<void> http_session::run()
     co_await deadline_.settle();
 }
 
-asio::awaitable<std::optional<request_type>> http_session::read_request(bool first)
+asio::awaitable<bool> http_session::wait_for_request(bool first)
+{
+    // The keep-alive idle timeout applies (the header timeout to a new
+    // connection's first request).
+    deadline_.expires_after(first ? w_.config.header_timeout : w_.config.keep_alive_timeout);
+    // A one-byte read first, so no read buffer is held while nothing comes;
+    // the rest of what came is read without waiting (one recv more a request).
+    buffer_.shrink_to_fit();
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(&probe_, 1), asio::as_tuple(use_awaitable));
+    if (ec) co_return false;
+    const auto room = buffer_.prepare(1024);
+    auto* at = static_cast<char*>(room.data());
+    at[0] = probe_;
+    const auto more = ::recv(socket_.native_handle(), at + 1, room.size() - 1, MSG_DONTWAIT);
+    // An error here (the client reset) shows in the next read.
+    buffer_.commit(1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0)));
+    co_return true;
+}
+
+asio::awaitable<std::optional<request_type>> http_session::read_request()
 {
     const auto& cfg = w_.config;
-    if (buffer_.size() == 0) {
-        // Wait for the next request: the keep-alive idle timeout applies.
-        deadline_.expires_after(first ? cfg.header_timeout : cfg.keep_alive_timeout);
-        // A one-byte read first: a connection waiting for its next request
-        // holds no read buffer (a KiB per idle keep-alive connection); the
-        // rest of what came is read without waiting, one recv more a request.
-        buffer_.shrink_to_fit();
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(&probe_, 1), asio::as_tuple(use_awaitable));
-        if (ec) co_return std::nullopt;
-        const auto room = buffer_.prepare(1024);
-        auto* at = static_cast<char*>(room.data());
-        at[0] = probe_;
-        const auto more = ::recv(socket_.native_handle(), at + 1, room.size() - 1, MSG_DONTWAIT);
-        // An error here (the client reset) shows in the next read.
-        buffer_.commit(1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0)));
-    }
 
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
