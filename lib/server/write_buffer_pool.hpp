@@ -16,10 +16,13 @@ namespace liveai::server::detail {
 
 class write_buffer_pool {
 public:
-    // Keeps at most max_kept buffers of at most max_capacity bytes each: a
-    // thread's idle buffers never hold more than their product.
-    explicit write_buffer_pool(std::size_t max_kept = 32, std::size_t max_capacity = 16 * 1024)
-        : max_kept_(max_kept), max_capacity_(max_capacity)
+    // Keeps at most max_kept buffers, of at most max_capacity bytes each and
+    // max_kept_bytes in all: a thread's idle buffers never hold more. Many
+    // paced streams due at once have hundreds of writes in flight, so the
+    // count is high and the total low (most buffers hold one small event).
+    explicit write_buffer_pool(std::size_t max_kept = 512, std::size_t max_capacity = 16 * 1024,
+                               std::size_t max_kept_bytes = 1024 * 1024)
+        : max_kept_(max_kept), max_capacity_(max_capacity), max_kept_bytes_(max_kept_bytes)
     {
         free_.reserve(max_kept_);
     }
@@ -37,6 +40,7 @@ public:
         }
         std::string kept = std::move(free_.back());
         free_.pop_back();
+        kept_bytes_ -= kept.capacity();
         return kept;
     }
 
@@ -45,20 +49,25 @@ public:
     void give_back(std::string&& buffer) noexcept
     {
         if (buffer.capacity() <= initial_capacity / 2) return;  // never took one
-        if (free_.size() < max_kept_ && buffer.capacity() <= max_capacity_) {
+        const auto capacity = buffer.capacity();
+        if (free_.size() < max_kept_ && capacity <= max_capacity_ && kept_bytes_ + capacity <= max_kept_bytes_) {
             buffer.clear();
             free_.push_back(std::move(buffer));  // reserved: does not allocate
+            kept_bytes_ += capacity;
         }
         std::string().swap(buffer);
     }
 
     std::size_t kept() const noexcept { return free_.size(); }
+    std::size_t kept_bytes() const noexcept { return kept_bytes_; }
 
     static constexpr std::size_t initial_capacity = 512;
 
 private:
     std::size_t max_kept_;
     std::size_t max_capacity_;
+    std::size_t max_kept_bytes_;
+    std::size_t kept_bytes_ = 0;
     std::vector<std::string> free_;
 };
 

@@ -37,6 +37,22 @@ BOOST_AUTO_TEST_CASE(the_pool_keeps_no_more_buffers_than_its_bound)
     BOOST_TEST(pool.kept() == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(the_pool_keeps_no_more_bytes_than_its_bound)
+{
+    write_buffer_pool pool(100, 16 * 1024, 8 * 1024);
+    std::vector<std::string> lent;
+    for (int i = 0; i < 10; ++i) {
+        lent.push_back(pool.take());
+        lent.back().assign(3000, 'x');  // about 3 KiB of capacity each
+    }
+    for (auto& b : lent) pool.give_back(std::move(b));
+    BOOST_TEST(pool.kept() == 2u);
+    BOOST_TEST(pool.kept_bytes() <= 8u * 1024);
+    (void)pool.take();
+    BOOST_TEST(pool.kept() == 1u);
+    BOOST_TEST(pool.kept_bytes() <= 4u * 1024);
+}
+
 BOOST_AUTO_TEST_CASE(a_buffer_grown_past_the_size_bound_is_freed_not_kept)
 {
     write_buffer_pool pool(4, 4096);
