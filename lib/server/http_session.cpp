@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <utility>
 
 #include <sys/socket.h>
@@ -43,6 +44,15 @@ using asio::use_awaitable;
 using namespace asio::experimental::awaitable_operators;
 using tcp = asio::ip::tcp;
 
+bool keep_early_bytes(tcp::socket& socket, beast::flat_buffer& buffer, char first, std::size_t room)
+{
+    auto* at = static_cast<char*>(buffer.prepare(room).data());
+    at[0] = first;
+    const auto more = room > 1 ? ::recv(socket.native_handle(), at + 1, room - 1, MSG_DONTWAIT) : 0;
+    buffer.commit(1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0)));
+    return more > 0 || room == 1 || (more < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
 asio::awaitable<void> watch_for_close(tcp::socket& socket, beast::flat_buffer& buffer, std::size_t limit)
 {
     for (;;) {
@@ -53,17 +63,13 @@ asio::awaitable<void> watch_for_close(tcp::socket& socket, beast::flat_buffer& b
             co_await forever.async_wait(asio::redirect_error(use_awaitable, ignored));
             co_return;
         }
-        boost::system::error_code ec;
-        std::size_t n = 0;
-        if (buffer.size() == 0) {
-            // Nothing kept: hold no buffer while the stream runs (a few
-            // thousand streams, a KiB each), only wait for the socket.
-            buffer.shrink_to_fit();
-            co_await socket.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
-        }
-        if (!ec)
-            n = co_await socket.async_read_some(buffer.prepare(std::min<std::size_t>(512, limit - buffer.size())),
-                                                asio::redirect_error(use_awaitable, ec));
+        // Nothing kept: hold no buffer while the answer is collected (a few
+        // thousand requests, a KiB each), only a one-byte read.
+        if (buffer.size() == 0) buffer.shrink_to_fit();
+        char first = 0;
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(&first, 1), asio::as_tuple(use_awaitable));
+        if (!ec && !keep_early_bytes(socket, buffer, first, std::min<std::size_t>(512, limit - buffer.size())))
+            ec = asio::error::eof;
         if (ec) {
             // The client is gone: abort every other operation on the socket
             // now, so a write blocked on a full socket ends whatever the
@@ -75,7 +81,6 @@ asio::awaitable<void> watch_for_close(tcp::socket& socket, beast::flat_buffer& b
             }
             co_return;
         }
-        buffer.commit(n);
     }
 }
 
@@ -239,12 +244,8 @@ asio::awaitable<bool> http_session::wait_for_request(bool first)
     buffer_.shrink_to_fit();
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(&probe_, 1), asio::as_tuple(use_awaitable));
     if (ec) co_return false;
-    const auto room = buffer_.prepare(1024);
-    auto* at = static_cast<char*>(room.data());
-    at[0] = probe_;
-    const auto more = ::recv(socket_.native_handle(), at + 1, room.size() - 1, MSG_DONTWAIT);
-    // An error here (the client reset) shows in the next read.
-    buffer_.commit(1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0)));
+    // An end or error after the first byte shows in the next read.
+    keep_early_bytes(socket_, buffer_, probe_, 1024);
     co_return true;
 }
 

@@ -23,6 +23,13 @@ boost::asio::awaitable<void> run_http_session(worker& w, boost::asio::ip::tcp::s
 // Answers 503 overloaded and closes: the connection limit is reached.
 boost::asio::awaitable<void> reject_connection(worker& w, boost::asio::ip::tcp::socket socket);
 
+// After a one-byte read took `first` (a connection waits so, holding no read
+// buffer, and Asio queues such a read without the epoll_ctl call a wait
+// costs): appends it and what else the socket holds now, read without
+// waiting, to `buffer`, `room` bytes in all. False when the socket reported
+// its end or an error meanwhile.
+bool keep_early_bytes(boost::asio::ip::tcp::socket& socket, beast::flat_buffer& buffer, char first, std::size_t room);
+
 // Completes when the client closes the connection (or it fails). Bytes the
 // client sends meanwhile (a pipelined request) are kept in `buffer`, up to
 // `limit` bytes; past that it stops reading (but still completes on cancel).

@@ -10,11 +10,9 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
-#include <cerrno>
 #include <cstdio>
 #include <utility>
 
-#include <sys/socket.h>
 
 namespace liveai::server::detail {
 
@@ -171,14 +169,8 @@ void sse_response::on_readable(const boost::system::error_code& ec)
     if (!ec) {
         // A byte came (an end of file is an error: the client left). Keep it
         // and what else is there now, without waiting, for the next request.
-        const auto room = std::min<std::size_t>(512, w_.config.max_header_bytes - buffer_.size());
-        auto* at = static_cast<char*>(buffer_.prepare(room).data());
-        at[0] = probe_;
-        const auto more = ::recv(socket_.native_handle(), at + 1, room - 1, MSG_DONTWAIT);
-        if (more > 0 || (more < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
-            buffer_.commit(1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0)));
+        if (keep_early_bytes(socket_, buffer_, probe_, std::min<std::size_t>(512, w_.config.max_header_bytes - buffer_.size())))
             return watch();
-        }
     }
     // The client is gone: end the writer wherever it waits.
     client_gone_ = true;

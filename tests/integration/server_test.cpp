@@ -558,6 +558,26 @@ BOOST_AUTO_TEST_CASE(client_close_during_collect_cancels_the_provider)
     BOOST_TEST(s.wait_for_metric("liveai_streams_active", [](double v) { return v == 0; }));
 }
 
+BOOST_AUTO_TEST_CASE(a_request_sent_during_a_collect_is_answered_after_it)
+{
+    // 4 tokens 150 ms apart: the next request surely comes while it runs.
+    test_server s(config() + "\n[blocks.measured]\nprovider = \"mock\"\n[blocks.measured.mock]\ntokens = 4\ndelay_ms = 150\n");
+    client_connection c(s.port());
+    const std::string body = R"({"prompt":"x"})";
+    c.send("POST /api/ai-block/measured HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body);
+    BOOST_TEST(s.wait_for_metric("liveai_streams_active", [](double v) { return v == 1; }));
+    // While the answer is collected, so the watcher reads it (one byte, then
+    // what is there) and keeps it for after.
+    c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto collected = c.read_response();
+    BOOST_TEST(collected.result_int() == 200);
+    BOOST_TEST(collected.body().find("\"text\"") != std::string::npos);
+    BOOST_TEST(s.metric("liveai_provider_cancellations_total") == 0.0);
+    const auto health = c.read_response();
+    BOOST_TEST(health.result_int() == 200);
+}
+
 BOOST_AUTO_TEST_CASE(graceful_shutdown_ends_streams_with_server_shutdown)
 {
     auto s = std::make_unique<test_server>(config("shutdown_timeout_ms = 5000"));

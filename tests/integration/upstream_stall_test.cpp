@@ -336,7 +336,11 @@ BOOST_AUTO_TEST_CASE(idle_and_total_deadlines_end_a_real_provider_at_the_deadlin
             const auto early = c.code == "idle_timeout" ? 20ms : 2ms;
             BOOST_TEST((ended >= expected - early), std::chrono::duration_cast<std::chrono::microseconds>(expected - ended).count()
                                                         << " us early");
-            BOOST_TEST((ended - expected < 50ms));
+            // Late by at most a loaded machine's scheduling delay, far below
+            // the stall (which would last until the 10 s run limit): a
+            // behaviour bound; S4 measures the latency itself.
+            BOOST_TEST((ended - expected < 250ms),
+                       std::chrono::duration_cast<std::chrono::microseconds>(ended - expected).count() << " us late");
             BOOST_TEST(up.wait_for_client_close(2s));
             BOOST_TEST(up.requests().size() == 1u);
         }
