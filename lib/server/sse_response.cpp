@@ -49,7 +49,7 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
 {
     events_ = std::move(events);
     next_ = next_seq;
-    lend_buffer();
+    w_.write_buffers.lend(pending_);
     // The preamble: the reconnection delay and, when the client asked for
     // it, the stream's id: an id with no data dispatches no event, but an
     // EventSource remembers it, so even a drop before the first event
@@ -79,7 +79,7 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
                 co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
                 idle_ = false;
                 if (!ec && next_ > log.last_seq()) {
-                    lend_buffer();
+                    w_.write_buffers.lend(pending_);
                     sse_event_writer::ping(pending_);
                 }
                 // Woken by new events: let the handlers already queued on this
@@ -91,7 +91,7 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
             }
             // Framed into a buffer of our own for this write: the producer may
             // append (and drop written events) while it is in flight.
-            lend_buffer();
+            w_.write_buffers.lend(pending_);
             for (auto seq = next_; seq <= last_seq; ++seq) {
                 const auto e = log.at(seq);
                 sse_event_writer::event(pending_, id, seq, e.kind, e.payload);
@@ -131,14 +131,6 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
     w_.write_buffers.give_back(std::exchange(pending_, {}));
     events_.reset();  // detaches: the block's on_disconnect policy applies
     co_return !failed && !client_gone_ && !aborted_ && opt_.keep_alive && terminator_sent_;
-}
-
-void sse_response::lend_buffer()
-{
-    if (pending_.capacity() >= write_buffer_pool::initial_capacity) return;
-    auto buffer = w_.write_buffers.take();
-    buffer.append(pending_);
-    pending_ = std::move(buffer);
 }
 
 void sse_response::watch()

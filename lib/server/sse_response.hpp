@@ -46,8 +46,6 @@ public:
     void abort() noexcept override;
 
 private:
-    // Takes a write buffer from the thread's pool unless pending_ has one.
-    void lend_buffer();
     void watch();
     void on_readable(const boost::system::error_code& ec);
 

@@ -41,6 +41,15 @@ const memory_stream_log::page& memory_stream_log::page_of(std::uint64_t seq) con
     return pages_[hint_];
 }
 
+void memory_stream_log::page::put(event_kind kind, std::string_view payload) noexcept
+{
+    if (!payload.empty()) std::memcpy(bytes.get() + used, payload.data(), payload.size());
+    const slot s{used, static_cast<std::uint32_t>(payload.size()) << slot::kind_bits | static_cast<std::uint32_t>(kind)};
+    ++count;
+    std::memcpy(bytes.get() + capacity - count * sizeof(slot), &s, sizeof s);
+    used += static_cast<std::uint32_t>(payload.size());
+}
+
 memory_stream_log::page& memory_stream_log::page_for(std::size_t payload_size)
 {
     const std::size_t need = payload_size + sizeof(slot);
@@ -64,12 +73,7 @@ void memory_stream_log::append(event_kind kind, std::string_view payload)
     // chunk); a bigger one would not fit the slot.
     if (payload.size() >= (std::size_t{1} << (32 - slot::kind_bits)) - max_page_bytes)
         throw std::length_error("a stream event over 256 MiB");
-    auto& p = page_for(payload.size());
-    if (!payload.empty()) std::memcpy(p.bytes.get() + p.used, payload.data(), payload.size());
-    const slot s{p.used, static_cast<std::uint32_t>(payload.size()) << slot::kind_bits | static_cast<std::uint32_t>(kind)};
-    ++p.count;
-    std::memcpy(p.bytes.get() + p.capacity - p.count * sizeof(slot), &s, sizeof s);
-    p.used += static_cast<std::uint32_t>(payload.size());
+    page_for(payload.size()).put(kind, payload);
     ++next_seq_;
     appended_ += payload.size();
     bytes_ += payload.size();
@@ -115,18 +119,15 @@ void memory_stream_log::shrink_to_fit()
 {
     const std::uint64_t count = next_seq_ - first_seq_;
     const std::size_t size = round_up8(bytes_) + count * sizeof(slot);
-    if (count == 0) {
-        pages_.clear();
-        pages_.shrink_to_fit();
-        hint_ = 0;
-    } else if (const auto held = page_bytes(); (held - size) * 4 > held) {
-        // Copying costs an allocation (fresh memory while the retained set
-        // grows: page faults) and a pass over the payload, at the end of
-        // every stream: worth it only when it frees more than a quarter of
-        // what the pages hold. Pages grow by half, so a log that dropped
-        // nothing has less slack than that (a 256-event one about 13 %);
-        // retained bytes count the slack, so the retention bound holds.
-        page p;
+    // Copying costs an allocation (fresh memory while the retained set
+    // grows: page faults) and a pass over the payload, at the end of every
+    // stream: worth it only when it frees more than a quarter of what the
+    // pages hold. Pages grow by half, so a log that dropped nothing has less
+    // slack than that (a 256-event one about 13 %); retained bytes count the
+    // slack, so the retention bound holds.
+    if (const auto held = page_bytes(); count > 0 && (held - size) * 4 <= held) return;
+    page p;
+    if (count > 0) {
         p.bytes = std::make_unique_for_overwrite<char[]>(size);
         p.capacity = static_cast<std::uint32_t>(size);
         p.first_seq = first_seq_;
@@ -134,18 +135,13 @@ void memory_stream_log::shrink_to_fit()
         p.appended_before = static_cast<std::uint32_t>(appended_ - bytes_);
         for (auto seq = first_seq_; seq < next_seq_; ++seq) {
             const auto e = at(seq);
-            if (!e.payload.empty()) std::memcpy(p.bytes.get() + p.used, e.payload.data(), e.payload.size());
-            const slot s{p.used, static_cast<std::uint32_t>(e.payload.size()) << slot::kind_bits |
-                                     static_cast<std::uint32_t>(e.kind)};
-            ++p.count;
-            std::memcpy(p.bytes.get() + p.capacity - p.count * sizeof(slot), &s, sizeof s);
-            p.used += static_cast<std::uint32_t>(e.payload.size());
+            p.put(e.kind, e.payload);
         }
-        pages_.clear();
-        pages_.shrink_to_fit();
-        pages_.push_back(std::move(p));
-        hint_ = 0;
     }
+    pages_.clear();
+    pages_.shrink_to_fit();
+    if (count > 0) pages_.push_back(std::move(p));
+    hint_ = 0;
 }
 
 std::size_t memory_stream_log::page_bytes() const noexcept

@@ -93,6 +93,8 @@ private:
 
         slot slot_of(std::uint64_t seq) const noexcept;
         std::size_t room() const noexcept { return capacity - used - count * sizeof(slot); }
+        // Stores one event (room() has space for it and its slot).
+        void put(event_kind kind, std::string_view payload) noexcept;
     };
 
     // The page that holds `seq` (retained); sequential reads hit the hint.

@@ -44,11 +44,20 @@ public:
         return kept;
     }
 
+    // Makes `buffer` a lent one, keeping what it holds, unless it is one.
+    void lend(std::string& buffer)
+    {
+        if (is_lent(buffer)) return;
+        auto lent = take();
+        lent.append(buffer);
+        buffer = std::move(lent);
+    }
+
     // Takes `buffer` back (cleared); one that grew past max_capacity, or one
     // too many, is freed instead.
     void give_back(std::string&& buffer) noexcept
     {
-        if (buffer.capacity() <= initial_capacity / 2) return;  // never took one
+        if (!is_lent(buffer)) return;
         const auto capacity = buffer.capacity();
         if (free_.size() < max_kept_ && capacity <= max_capacity_ && kept_bytes_ + capacity <= max_kept_bytes_) {
             buffer.clear();
@@ -64,6 +73,10 @@ public:
     static constexpr std::size_t initial_capacity = 512;
 
 private:
+    // Every buffer take() gives has at least initial_capacity; a string below
+    // it (short-string storage, a ping) never came from the pool.
+    static bool is_lent(const std::string& buffer) noexcept { return buffer.capacity() >= initial_capacity; }
+
     std::size_t max_kept_;
     std::size_t max_capacity_;
     std::size_t max_kept_bytes_;

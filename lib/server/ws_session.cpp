@@ -348,7 +348,7 @@ private:
         for (;;) {
             if (gone_) co_return;
             out_.clear();
-            if (out_.capacity() < write_buffer_pool::initial_capacity) out_ = w_.write_buffers.take();
+            w_.write_buffers.lend(out_);
             const bool events = gather();
             if (out_.empty()) {
                 // Waiting holds no write buffer.
