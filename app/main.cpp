@@ -1,6 +1,7 @@
 // liveai-server: flags, config, signals; everything else lives in the library.
 #include <liveai/config.hpp>
 #include <liveai/engine.hpp>
+#include <liveai/provider_registry.hpp>
 #include <liveai/server/http_server.hpp>
 #include <liveai/version.hpp>
 
@@ -100,7 +101,8 @@ int main(int argc, char** argv)
             const auto missing = liveai::missing_api_keys(config);
             for (const auto& p : missing) std::cerr << *opts->check << ": " << p << "\n";
             if (!missing.empty()) return 1;
-            std::cout << *opts->check << ": ok (" << config.blocks.size() << " blocks)\n";
+            std::cout << *opts->check << ": ok (" << config.blocks.size()
+                      << " blocks; providers: " << liveai::provider_registry::builtin().list() << ")\n";
             return 0;
         } catch (const liveai::config_error& e) {
             for (const auto& p : e.problems()) std::cerr << p << "\n";

@@ -2,6 +2,9 @@
 // allocations per token, counted by wrapping malloc and its relatives.
 //
 //   build/release/benchmarks/engine_throughput [streams] [tokens per stream] [no-deadlines]
+#include <liveai/provider_registry.hpp>
+#include <liveai/providers/mock_settings.hpp>
+#include <liveai/providers/upstream_settings.hpp>
 #include <liveai/engine.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -85,8 +88,8 @@ int main(int argc, char** argv)
         if (!deadlines) block.deadlines = {{}, {}, {}};
         block.name = "burst";
         block.streaming = true;
-        block.mock.tokens = n;
-        block.mock.echo_words = 0;
+        liveai::block_settings<liveai::mock_settings>(block).tokens = n;
+        liveai::block_settings<liveai::mock_settings>(block).echo_words = 0;
         return liveai::engine({block});
     };
     const auto engine = make_engine(static_cast<std::uint32_t>(tokens));

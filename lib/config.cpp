@@ -1,6 +1,7 @@
 #include <liveai/config.hpp>
 
-#include "providers/upstream.hpp"
+#include <liveai/provider_registry.hpp>
+#include <liveai/settings_reader.hpp>
 
 #include <toml++/toml.h>
 
@@ -39,6 +40,10 @@ bool valid_block_name(std::string_view name) noexcept
     if (!lower_or_digit(name[0])) return false;
     return std::all_of(name.begin() + 1, name.end(), [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
 }
+
+}  // namespace
+
+namespace detail {
 
 // Collects problems with their file:line:column so one run reports them all.
 class problem_list {
@@ -179,6 +184,13 @@ public:
     }
 
     problem_list& problems() noexcept { return problems_; }
+    const toml::table& table() const noexcept { return table_; }
+
+    void problem(std::string_view key, std::string_view what)
+    {
+        const auto* node = table_.get(key);
+        problems_.add(node ? node->source() : table_.source(), key_path(key), what);
+    }
 
 private:
     problem_list& problems_;
@@ -186,6 +198,90 @@ private:
     std::string path_;
     std::vector<std::string_view> known_;
 };
+
+}  // namespace detail
+
+std::string settings_reader::key_path(std::string_view key) const { return table_.key_path(key); }
+
+bool settings_reader::contains(std::string_view key) const { return table_.table().contains(key); }
+
+bool settings_reader::integer(std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max)
+{
+    const auto before = table_.problems().problems().size();
+    const bool present = table_.table().contains(key);
+    std::int64_t value = out;
+    table_.integer(key, value, min, max);
+    if (!present || table_.problems().problems().size() != before) return false;
+    out = value;
+    return true;
+}
+
+bool settings_reader::millis(std::string_view key, std::chrono::milliseconds& out, std::int64_t min, std::int64_t max)
+{
+    std::int64_t value = 0;
+    if (!integer(key, value, min, max)) return false;
+    out = std::chrono::milliseconds(value);
+    return true;
+}
+
+bool settings_reader::number(std::string_view key, std::optional<double>& out, double min, double max)
+{
+    const auto* node = table_.get(key);
+    if (!node) return false;
+    const auto value = node->value<double>();
+    if (!(node->is_floating_point() || node->is_integer()) || !value) {
+        table_.wrong_type(*node, key, "a number");
+        return false;
+    }
+    if (*value < min || *value > max) {
+        std::ostringstream what;
+        what << "must be from " << min << " to " << max;
+        table_.problem(key, what.str());
+        return false;
+    }
+    out = *value;
+    return true;
+}
+
+bool settings_reader::boolean(std::string_view key, bool& out)
+{
+    const auto* node = table_.get(key);
+    if (!node) return false;
+    if (!node->is_boolean()) {
+        table_.wrong_type(*node, key, "a boolean");
+        return false;
+    }
+    out = *node->value<bool>();
+    return true;
+}
+
+bool settings_reader::boolean(std::string_view key, std::optional<bool>& out)
+{
+    bool value = false;
+    if (!boolean(key, value)) return false;
+    out = value;
+    return true;
+}
+
+bool settings_reader::string(std::string_view key, std::string& out, std::size_t max_bytes, bool allow_empty)
+{
+    return table_.string(key, out, max_bytes, allow_empty) != nullptr;
+}
+
+bool settings_reader::string(std::string_view key, std::optional<std::string>& out, std::size_t max_bytes)
+{
+    std::string value;
+    if (!string(key, value, max_bytes)) return false;
+    out = std::move(value);
+    return true;
+}
+
+void settings_reader::problem(std::string_view key, std::string_view what) { table_.problem(key, what); }
+
+namespace {
+
+using detail::problem_list;
+using detail::table_reader;
 
 void read_server(table_reader& r, server::server_config& s)
 {
@@ -229,113 +325,23 @@ void read_server(table_reader& r, server::server_config& s)
     r.finish();
 }
 
-void read_mock(table_reader& r, mock_settings& m)
+void read_block(table_reader& r, block_config& b, const provider_registry& providers)
 {
-    const bool has_tokens = r.get("tokens") != nullptr;
-    r.integer("tokens", m.tokens, 0, 1'000'000);
-    std::string text;
-    if (const auto* node = r.string("text", text, 1 << 20)) {
-        if (has_tokens)
-            r.problems().add(node->source(), r.key_path("text"), "set either tokens or text, not both");
-        m.text = text;
-    }
-    r.integer("echo_words", m.echo_words, 0, 100'000);
-    r.millis("delay_ms", m.delay, 0, 3'600'000);
-    r.millis("jitter_ms", m.jitter, 0, 3'600'000);
-    r.millis("first_token_delay_ms", m.first_token_delay, 0, 3'600'000);
-    r.optional_integer("fail_after", m.fail_after, 0, 1'000'000);
-    std::string code;
-    if (const auto* node = r.string("fail_code", code)) {
-        if (auto e = error_from_code(code))
-            m.fail_code = *e;
-        else
-            r.problems().add(node->source(), r.key_path("fail_code"), "\"" + code + "\" is not an error code of the contract");
-    }
-    r.optional_boolean("fail_retryable", m.fail_retryable);
-    std::string finish;
-    if (const auto* node = r.string("finish_reason", finish)) {
-        auto reason = finish_reason_from_string(finish);
-        if (!reason || *reason == finish_reason::cancelled)
-            r.problems().add(node->source(), r.key_path("finish_reason"), "must be one of stop, length, content_filter; got \"" + finish + "\"");
-        else
-            m.finish = *reason;
-    }
-    std::int64_t seed = 0;
-    r.integer("seed", seed, 0, std::numeric_limits<std::int64_t>::max());
-    m.seed = static_cast<std::uint64_t>(seed);
-    r.finish();
-}
-
-void read_upstream(table_reader& r, upstream_settings& u, bool openai)
-{
-    if (const auto* node = r.string("base_url", u.base_url, 2048, false)) {
-        std::string why;
-        if (!detail::parse_base_url(u.base_url, why)) r.problems().add(node->source(), r.key_path("base_url"), why);
-    }
-    if (const auto* node = r.string("api_key_env", u.api_key_env, 256)) {
-        // Keys never live in the config: this names the variable that holds one.
-        if (u.api_key_env.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
-            r.problems().add(node->source(), r.key_path("api_key_env"),
-                             "must be the name of an environment variable (letters, digits, _), not a key");
-    }
-    r.string("ca_file", u.ca_file, 4096);
-    r.millis("connect_timeout_ms", u.connect_timeout, 1, 600'000);
-    r.millis("first_byte_timeout_ms", u.first_byte_timeout, 1, 3'600'000);
-    r.millis("read_timeout_ms", u.read_timeout, 1, 3'600'000);
-    r.integer("max_retries", u.max_retries, 0, 10);
-    r.millis("retry_base_ms", u.retry_base, 1, 60'000);
-    r.millis("retry_max_ms", u.retry_max, 1, 600'000);
-    r.integer("max_event_bytes", u.max_event_bytes, 1024, 64 << 20);
-    r.integer("pool_size", u.pool_size, 0, 10'000);
-    std::optional<std::uint32_t> max_tokens;
-    r.optional_integer("max_tokens", max_tokens, 1, 10'000'000);
-    if (max_tokens) u.max_tokens = max_tokens;
-    if (openai) {
-        if (const auto* node = r.string("max_tokens_field", u.max_tokens_field)) {
-            if (u.max_tokens_field != "max_completion_tokens" && u.max_tokens_field != "max_tokens")
-                r.problems().add(node->source(), r.key_path("max_tokens_field"),
-                                 "must be \"max_completion_tokens\" (OpenAI) or \"max_tokens\" (servers that know only that); got \"" +
-                                     u.max_tokens_field + "\"");
-        }
-    }
-    if (const auto* node = r.get("temperature")) {
-        const auto value = node->value<double>();
-        if (!(node->is_floating_point() || node->is_integer()) || !value)
-            r.wrong_type(*node, "temperature", "a number");
-        else if (*value < 0 || *value > 2)
-            r.problems().add(node->source(), r.key_path("temperature"), "must be from 0 to 2");
-        else
-            u.temperature = *value;
-    }
-    r.finish();
-}
-
-void read_block(table_reader& r, block_config& b)
-{
-    std::string provider;
-    const toml::node* provider_node = r.string("provider", provider);
+    const provider_factory* factory = nullptr;
+    const toml::node* provider_node = r.string("provider", b.provider);
     if (provider_node) {
-        if (provider == "mock") {
-            b.provider = provider_kind::mock;
-        } else if (provider == "openai") {
-            b.provider = provider_kind::openai;
-            b.upstream.base_url = "https://api.openai.com/v1";
-            b.upstream.api_key_env = "OPENAI_API_KEY";
-        } else if (provider == "gemini") {
-            b.provider = provider_kind::gemini;
-            b.upstream.base_url = "https://generativelanguage.googleapis.com/v1beta";
-            b.upstream.api_key_env = "GEMINI_API_KEY";
-        } else {
+        factory = providers.find(b.provider);
+        if (!factory)
             r.problems().add(provider_node->source(), r.key_path("provider"),
-                             "\"" + provider + "\" is not a provider (available: mock, openai, gemini)");
-        }
+                             "\"" + b.provider + "\" is not a provider (available: " + providers.list() + ")");
     } else if (!r.get("provider")) {
         r.problems().add_plain(r.key_path("provider") + ": missing (e.g. provider = \"mock\")");
     }
+    if (factory) b.model = factory->default_model();
     const bool has_model = r.get("model") != nullptr;
     r.string("model", b.model, 256, false);
-    if (b.provider != provider_kind::mock && provider_node && !has_model)
-        r.problems().add(provider_node->source(), r.key_path("model"), "is required for provider \"" + provider + "\"");
+    if (factory && !has_model && b.model.empty())
+        r.problems().add(provider_node->source(), r.key_path("model"), "is required for provider \"" + b.provider + "\"");
     r.string("system_prompt", b.system_prompt, 1 << 20);
     r.boolean("streaming", b.streaming);
     r.integer("max_prompt_bytes", b.max_prompt_bytes, 1, 16 << 20);
@@ -349,18 +355,22 @@ void read_block(table_reader& r, block_config& b)
         else r.problems().add(node->source(), r.key_path("on_disconnect"), "\"" + policy + "\" is not a policy (available: cancel, detach)");
     }
     r.millis("resume_grace_ms", b.resume_grace, 0, 3'600'000);
-    for (const char* name : {"mock", "openai", "gemini"}) {
+    if (factory) b.settings = factory->default_settings();
+    // A table named after a registered provider holds that provider's
+    // settings; any other key is reported unknown by finish().
+    for (const auto& name : providers.names()) {
         const auto* table = r.table(name);
         if (!table) continue;
-        const std::string_view kind = name;
-        if (provider_node && kind != provider) {
-            r.problems().add(table->source(), r.key_path(kind), "settings for provider \"" + std::string(kind) +
-                                                                   "\" in a block whose provider is \"" + provider + "\"");
+        if (!factory || name != b.provider) {
+            if (factory)
+                r.problems().add(table->source(), r.key_path(name), "settings for provider \"" + name +
+                                                                       "\" in a block whose provider is \"" + b.provider + "\"");
             continue;
         }
-        table_reader tr(r.problems(), *table, r.key_path(kind));
-        if (kind == "mock") read_mock(tr, b.mock);
-        else read_upstream(tr, b.upstream, kind == "openai");
+        table_reader tr(r.problems(), *table, r.key_path(name));
+        settings_reader settings(tr);
+        factory->read_settings(settings, b.settings);
+        tr.finish();
     }
     r.finish();
 }
@@ -379,6 +389,11 @@ config_error::config_error(std::vector<std::string> problems)
 }
 
 app_config parse_config(std::string_view toml_text, std::string_view source_name)
+{
+    return parse_config(toml_text, source_name, provider_registry::builtin());
+}
+
+app_config parse_config(std::string_view toml_text, std::string_view source_name, const provider_registry& providers)
 {
     problem_list problems{std::string(source_name)};
     toml::table root;
@@ -410,7 +425,7 @@ app_config parse_config(std::string_view toml_text, std::string_view source_name
             block_config block;
             block.name = std::string(name.str());
             table_reader r(problems, *node.as_table(), path);
-            read_block(r, block);
+            read_block(r, block, providers);
             config.blocks.push_back(std::move(block));
         }
     }
@@ -421,47 +436,46 @@ app_config parse_config(std::string_view toml_text, std::string_view source_name
     return config;
 }
 
-std::vector<std::string> missing_api_keys(const app_config& config)
+std::vector<std::string> missing_api_keys(const app_config& config, const provider_registry& providers)
 {
     std::vector<std::string> problems;
-    for (const auto& b : config.blocks) {
-        if (b.provider == provider_kind::mock || b.upstream.api_key_env.empty()) continue;
-        const char* value = std::getenv(b.upstream.api_key_env.c_str());
-        if (!value || !*value)
-            problems.push_back("blocks." + b.name + ": the environment variable " + b.upstream.api_key_env +
-                               " (its api_key_env) is not set; set it to the API key, or set api_key_env = \"\" in [blocks." +
-                               b.name + "." + std::string(to_string(b.provider)) + "] for a server that needs no key");
-    }
+    for (const auto& b : config.blocks)
+        if (const auto* factory = providers.find(b.provider))
+            for (auto& p : factory->missing_environment(b)) problems.push_back(std::move(p));
     return problems;
+}
+
+std::vector<std::string> missing_api_keys(const app_config& config)
+{
+    return missing_api_keys(config, provider_registry::builtin());
+}
+
+std::vector<std::string> config_warnings(const app_config& config, const provider_registry& providers)
+{
+    std::vector<std::string> warnings;
+    for (const auto& b : config.blocks)
+        if (const auto* factory = providers.find(b.provider))
+            for (auto& w : factory->warnings(b)) warnings.push_back(std::move(w));
+    return warnings;
 }
 
 std::vector<std::string> config_warnings(const app_config& config)
 {
-    std::vector<std::string> warnings;
-    for (const auto& b : config.blocks) {
-        if (b.provider == provider_kind::mock || b.upstream.max_retries == 0) continue;
-        const auto budget = first_token_budget(b.deadlines);
-        if (budget.count() == 0) continue;
-        // An upstream that accepts and never answers fails an attempt after
-        // first_byte_timeout; the first retry waits at least retry_base / 2.
-        const auto slow_attempt = b.upstream.first_byte_timeout + b.upstream.retry_base / 2;
-        if (slow_attempt >= budget)
-            warnings.push_back("blocks." + b.name + ": max_retries = " + std::to_string(b.upstream.max_retries) +
-                               " can never apply to a slow upstream: first_byte_timeout_ms (" +
-                               std::to_string(b.upstream.first_byte_timeout.count()) + ") plus the shortest backoff (" +
-                               std::to_string(b.upstream.retry_base.count() / 2) + " ms) is not less than the first-token deadline (" +
-                               std::to_string(budget.count()) + " ms); lower first_byte_timeout_ms or raise first_token_timeout_ms");
-    }
-    return warnings;
+    return config_warnings(config, provider_registry::builtin());
 }
 
 app_config load_config_file(const std::string& path)
+{
+    return load_config_file(path, provider_registry::builtin());
+}
+
+app_config load_config_file(const std::string& path, const provider_registry& providers)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw config_error({path + ": cannot open the file"});
     std::ostringstream text;
     text << in.rdbuf();
-    return parse_config(text.str(), path);
+    return parse_config(text.str(), path, providers);
 }
 
 }  // namespace liveai

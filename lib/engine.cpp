@@ -2,25 +2,11 @@
 
 #include <liveai/detail/utf8.hpp>
 #include <liveai/error.hpp>
-#include <liveai/providers/gemini_provider.hpp>
-#include <liveai/providers/mock_provider.hpp>
-#include <liveai/providers/openai_provider.hpp>
-
 #include <liveai/compose/deadline_stream.hpp>
 
-#include "providers/upstream.hpp"
+#include <stdexcept>
 
 namespace liveai {
-
-std::string_view to_string(provider_kind kind) noexcept
-{
-    switch (kind) {
-    case provider_kind::mock: return "mock";
-    case provider_kind::openai: return "openai";
-    case provider_kind::gemini: return "gemini";
-    }
-    return "mock";
-}
 
 std::string_view to_string(disconnect_policy policy) noexcept
 {
@@ -33,15 +19,20 @@ std::chrono::milliseconds first_token_budget(const liveai::deadlines& d) noexcep
     return d.first_token.count() > 0 ? d.first_token : d.total;
 }
 
-engine::engine(std::vector<block_config> blocks) : blocks_(std::move(blocks))
+engine::engine(std::vector<block_config> blocks) : engine(std::move(blocks), provider_registry::builtin()) {}
+
+engine::engine(std::vector<block_config> blocks, provider_registry providers)
+    : blocks_(std::move(blocks)), providers_(std::move(providers))
 {
-    // Load TLS contexts (the system CA store) now, not on an I/O thread at a
-    // stream's first handshake, where it would stall every stream of that thread.
-    for (const auto& b : blocks_) {
-        if (b.provider == provider_kind::mock) continue;
-        std::string why;
-        if (const auto target = detail::parse_base_url(b.upstream.base_url, why); target && target->tls)
-            detail::shared_tls_context(b.upstream.ca_file);
+    factories_.reserve(blocks_.size());
+    for (auto& b : blocks_) {
+        const auto* factory = providers_.find(b.provider);
+        if (!factory)
+            throw std::invalid_argument("block \"" + b.name + "\": provider \"" + b.provider +
+                                        "\" is not registered (registered: " + providers_.list() + ")");
+        if (!b.settings.has_value()) b.settings = factory->default_settings();
+        factory->prepare(b);
+        factories_.push_back(factory);
     }
 }
 
@@ -50,6 +41,14 @@ const block_config* engine::find(std::string_view name) const noexcept
     for (const auto& b : blocks_)
         if (b.name == name) return &b;
     return nullptr;
+}
+
+const provider_factory& engine::factory_of(const block_config& block) const
+{
+    // By position when the block is one of ours (the usual case: no lookup).
+    if (&block >= blocks_.data() && &block < blocks_.data() + blocks_.size()) return *factories_[&block - blocks_.data()];
+    if (const auto* f = providers_.find(block.provider)) return *f;
+    throw stream_error(error::unknown_block, "provider \"" + block.provider + "\" is not registered");
 }
 
 const block_config& engine::require(std::string_view name) const
@@ -73,19 +72,8 @@ void engine::validate(const block_config& block, const request& req)
 std::unique_ptr<token_stream> engine::open(const block_config& block, request req) const
 {
     validate(block, req);
-    std::unique_ptr<token_stream> provider;
-    // The provider plans its retries within the time the block gives it.
-    auto upstream = block.upstream;
-    upstream.first_token_budget = first_token_budget(block.deadlines);
-    switch (block.provider) {
-    case provider_kind::mock: provider = std::make_unique<mock_provider>(block.mock, std::move(req)); break;
-    case provider_kind::openai:
-        provider = std::make_unique<openai_provider>(std::move(upstream), block.model, block.system_prompt, std::move(req));
-        break;
-    case provider_kind::gemini:
-        provider = std::make_unique<gemini_provider>(std::move(upstream), block.model, block.system_prompt, std::move(req));
-        break;
-    }
+    auto provider = factory_of(block).open(block, std::move(req));
+    if (!provider) throw stream_error(error::internal_error, "provider \"" + block.provider + "\" opened no stream");
     const auto& d = block.deadlines;
     if (d.first_token.count() == 0 && d.idle.count() == 0 && d.total.count() == 0) return provider;
     return std::make_unique<compose::deadline_stream>(std::move(provider), block.deadlines);

@@ -1,9 +1,7 @@
 // A block: a named, configured use of a provider ([blocks.<name>] in TOML).
 #pragma once
 
-#include <liveai/providers/mock_settings.hpp>
-#include <liveai/providers/upstream_settings.hpp>
-
+#include <any>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -21,8 +19,6 @@ struct deadlines {
 // total (zero when neither is set).
 std::chrono::milliseconds first_token_budget(const liveai::deadlines& d) noexcept;
 
-enum class provider_kind { mock, openai, gemini };
-
 // What a server does with a stream whose client disconnected before its end.
 // cancel: stop the provider at once (no tokens paid for that nobody reads).
 // detach: keep generating into the replay buffer for resume_grace, so a client
@@ -31,7 +27,7 @@ enum class disconnect_policy { cancel, detach };
 
 struct block_config {
     std::string name;
-    provider_kind provider = provider_kind::mock;
+    std::string provider = "mock";  // a name in the engine's provider_registry
     std::string model = "mock-1";
     std::string system_prompt;
     bool streaming = false;  // streaming is opt-in; collect always works
@@ -39,11 +35,12 @@ struct block_config {
     liveai::deadlines deadlines;
     disconnect_policy on_disconnect = disconnect_policy::cancel;
     std::chrono::milliseconds resume_grace{30'000};  // detach: how long to wait for the client
-    mock_settings mock;
-    upstream_settings upstream;  // openai and gemini
+    // The provider's own settings ([blocks.<name>.<provider>]), of the type
+    // its factory reads: find_block_settings<T>() / block_settings<T>() in
+    // provider_registry.hpp. Empty: the provider's defaults.
+    std::any settings;
 };
 
-std::string_view to_string(provider_kind kind) noexcept;
 std::string_view to_string(disconnect_policy policy) noexcept;
 
 }  // namespace liveai

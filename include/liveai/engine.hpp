@@ -3,6 +3,7 @@
 #pragma once
 
 #include <liveai/block_config.hpp>
+#include <liveai/provider_registry.hpp>
 #include <liveai/request.hpp>
 #include <liveai/token_stream.hpp>
 
@@ -27,12 +28,18 @@ struct collect_result {
 // each stream it returns belongs to the executor that awaits it.
 class engine {
 public:
-    // Loads the TLS context of every https block (the system CA store) here,
-    // so no I/O thread blocks on it later; throws stream_error when a
-    // block's ca_file cannot be loaded.
+    // Each block's provider is looked up in `providers` (without it: the
+    // built-in ones) and prepared here, off the I/O threads (the upstream
+    // providers load their TLS context, the system CA store, so no I/O
+    // thread blocks on it later). A block without settings gets its
+    // provider's defaults. Throws std::invalid_argument for a provider that
+    // is not registered, stream_error for a block that cannot work (a
+    // ca_file that cannot be loaded).
     explicit engine(std::vector<block_config> blocks);
+    engine(std::vector<block_config> blocks, provider_registry providers);
 
     const std::vector<block_config>& blocks() const noexcept { return blocks_; }
+    const provider_registry& providers() const noexcept { return providers_; }
     const block_config* find(std::string_view name) const noexcept;
 
     // A stream for a block that opted in to streaming. Throws stream_error:
@@ -52,8 +59,11 @@ public:
 
 private:
     const block_config& require(std::string_view name) const;
+    const provider_factory& factory_of(const block_config& block) const;
 
     std::vector<block_config> blocks_;
+    provider_registry providers_;
+    std::vector<const provider_factory*> factories_;  // blocks_[i]'s
 };
 
 }  // namespace liveai

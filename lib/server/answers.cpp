@@ -95,7 +95,7 @@ http_answer answer_simple(const route& r, const liveai::engine& engine, const se
         boost::json::array list;
         for (const auto& b : engine.blocks()) {
             list.push_back(boost::json::object{{"name", b.name},
-                                               {"provider", to_string(b.provider)},
+                                               {"provider", b.provider},
                                                {"model", b.model},
                                                {"streaming", b.streaming},
                                                {"on_disconnect", to_string(b.on_disconnect)}});

@@ -1,6 +1,7 @@
-// OpenAI and Gemini providers against a local replay of each service's wire format.
+// OpenAI, Gemini and Anthropic providers against a local replay of each service's wire format.
 #include <liveai/config.hpp>
 #include <liveai/engine.hpp>
+#include <liveai/providers/anthropic_provider.hpp>
 #include <liveai/providers/gemini_provider.hpp>
 #include <liveai/providers/openai_provider.hpp>
 
@@ -96,6 +97,13 @@ outcome run_gemini(replay_upstream& up, std::vector<replay_response> script, liv
 {
     up.script(std::move(script));
     liveai::gemini_provider p(s, "gemini-1.5-flash", "Be brief.", liveai::request{"Say hello"});
+    return drain(p);
+}
+
+outcome run_anthropic(replay_upstream& up, std::vector<replay_response> script, liveai::upstream_settings s)
+{
+    up.script(std::move(script));
+    liveai::anthropic_provider p(s, "claude-sonnet-4-20250514", "Be brief.", liveai::request{"Say hello"});
     return drain(p);
 }
 
@@ -501,6 +509,97 @@ BOOST_AUTO_TEST_CASE(finish_reasons_blocked_prompts_and_errors)
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(anthropic)
+
+BOOST_AUTO_TEST_CASE(streams_text_deltas_with_usage_and_sends_the_right_request)
+{
+    replay_upstream up(replay_upstream::tls_mode::trusted);
+    for (std::uint32_t seed : {1u, 2u}) {
+        const auto out = run_anthropic(up, {fixture("anthropic/stream_basic.http", seed == 1 ? 1 : 9, seed)}, settings_for(up));
+        BOOST_TEST(!out.failure.has_value(), out.message);
+        BOOST_TEST(out.tokens == (std::vector<std::string>{"Hello", " from Claude", " — café 😀"}), boost::test_tools::per_element());
+        BOOST_TEST(out.reason == liveai::finish_reason::stop);
+        BOOST_REQUIRE(out.usage.has_value());
+        BOOST_TEST(out.usage->input_tokens == 25u);   // message_start
+        BOOST_TEST(out.usage->output_tokens == 15u);  // message_delta: the final count, not message_start's 1
+    }
+    const auto req = up.requests().back();
+    BOOST_TEST(req.method == "POST");
+    BOOST_TEST(req.target == "/v1/messages");
+    BOOST_TEST(req.headers.at("x-api-key") == test_key);
+    BOOST_TEST(req.headers.at("anthropic-version") == "2023-06-01");
+    BOOST_TEST(req.headers.count("authorization") == 0u);
+    const auto body = json::parse(req.body).as_object();
+    BOOST_TEST(body.at("model").as_string() == "claude-sonnet-4-20250514");
+    BOOST_TEST(body.at("stream").as_bool());
+    BOOST_TEST(body.at("system").as_string() == "Be brief.");
+    BOOST_TEST(body.at("max_tokens").as_int64() == liveai::anthropic_provider::default_max_tokens);
+    BOOST_TEST(body.at("messages").at(0).at("role").as_string() == "user");
+    BOOST_TEST(body.at("messages").at(0).at("content").as_string() == "Say hello");
+}
+
+BOOST_AUTO_TEST_CASE(thinking_and_tool_input_are_not_text)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up);
+    s.max_retries = 0;
+    s.max_tokens = 200;
+    s.temperature = 0.25;
+    auto out = run_anthropic(up, {fixture("anthropic/stream_thinking.http", 5)}, s);
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.text() == "The answer is 4.");
+    BOOST_TEST(out.usage->input_tokens == 38u);  // message_delta's own input count, when it has one
+    BOOST_TEST(out.usage->output_tokens == 41u);
+    const auto body = json::parse(up.requests().back().body).as_object();
+    BOOST_TEST(body.at("max_tokens").as_int64() == 200);
+    BOOST_TEST(body.at("temperature").as_double() == 0.25);
+    // A tool call cannot be streamed by a block yet: an error, never a complete.
+    out = run_anthropic(up, {fixture("anthropic/stream_tool_use.http", 5)}, s);
+    BOOST_TEST((out.failure == error::provider_error));
+    BOOST_TEST(!out.retryable);
+}
+
+BOOST_AUTO_TEST_CASE(http_and_in_stream_errors_map_to_contract_codes)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up);
+    s.max_retries = 0;
+    auto out = run_anthropic(up, {fixture("anthropic/error_401.http")}, s);
+    BOOST_TEST((out.failure == error::upstream_auth));
+    BOOST_TEST(out.message.find("invalid x-api-key") != std::string::npos, out.message);
+    out = run_anthropic(up, {fixture("anthropic/error_400.http")}, s);
+    BOOST_TEST((out.failure == error::provider_error));
+    BOOST_TEST(!out.retryable);
+    BOOST_TEST(out.message.find("max_tokens: 100000 > 64000") != std::string::npos, out.message);
+    out = run_anthropic(up, {fixture("anthropic/error_429.http")}, s);
+    BOOST_TEST((out.failure == error::upstream_rate_limited));
+    out = run_anthropic(up, {fixture("anthropic/error_529.http")}, s);
+    BOOST_TEST((out.failure == error::upstream_unavailable));
+    BOOST_TEST(out.retryable);
+    BOOST_TEST(out.message.find("Overloaded") != std::string::npos, out.message);
+    BOOST_TEST((liveai::anthropic_error("rate_limit_error") == error::upstream_rate_limited));
+    BOOST_TEST((liveai::anthropic_error("permission_error") == error::upstream_auth));
+    BOOST_TEST((liveai::anthropic_error("not_found_error") == error::upstream_not_found));
+    BOOST_TEST((liveai::anthropic_error("billing_error") == error::provider_error));
+    BOOST_TEST((liveai::anthropic_finish_reason("stop_sequence") == liveai::finish_reason::stop));
+    BOOST_TEST(!liveai::anthropic_finish_reason("tool_use").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(overloaded_before_the_first_token_is_retried)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up);
+    s.max_retries = 2;
+    // A 529, then an overloaded_error inside a 200 stream before any text, then an answer.
+    const auto out = run_anthropic(up, {fixture("anthropic/error_529.http"), fixture("anthropic/stream_overloaded_first.http"),
+                                        fixture("anthropic/stream_basic.http")}, s);
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.attempts == 3u);
+    BOOST_TEST(out.text() == "Hello from Claude — café 😀");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(providers_in_the_server)
 
 BOOST_AUTO_TEST_CASE(an_openai_block_streams_through_sse_and_collect)
@@ -520,6 +619,28 @@ BOOST_AUTO_TEST_CASE(an_openai_block_streams_through_sse_and_collect)
     BOOST_TEST(done.at("usage").at("input_tokens").as_int64() == 19);
     auto collected = post(s.port(), "/api/ai-block/gpt", R"({"prompt":"hi"})");
     BOOST_TEST(json::parse(collected.body()).at("text").as_string() == "Hello café 😀 日本語! ✨");
+}
+
+BOOST_AUTO_TEST_CASE(an_anthropic_block_from_toml_streams_through_sse_and_collect)
+{
+    replay_upstream up(replay_upstream::tls_mode::trusted);
+    up.script({fixture("anthropic/stream_basic.http", 16), fixture("anthropic/stream_basic.http", 16)});
+    static key_env env;
+    test_server s("[blocks.claude]\nprovider = \"anthropic\"\nmodel = \"claude-sonnet-4-20250514\"\nstreaming = true\n"
+                  "[blocks.claude.anthropic]\nbase_url = \"" + up.base_url() + "\"\napi_key_env = \"LIVEAI_TEST_KEY\"\n"
+                  "max_tokens = 64\nca_file = \"" + replay_upstream::certs_dir() + "/ca.pem\"\n");
+    auto res = get(s.port(), "/api/stream/ai-block/claude?prompt=hi");
+    BOOST_TEST(res.result_int() == 200);
+    const auto body = parse_sse(res.body());
+    BOOST_REQUIRE(body.events.size() == 4u);  // three chunks, complete
+    BOOST_TEST(json::parse(body.events[2].data).at("text").as_string() == " — café 😀");
+    const auto done = json::parse(body.events.back().data);
+    BOOST_TEST(body.events.back().event == "complete");
+    BOOST_TEST(done.at("finish_reason").as_string() == "stop");
+    BOOST_TEST(done.at("usage").at("output_tokens").as_int64() == 15);
+    BOOST_TEST(json::parse(up.requests().back().body).at("max_tokens").as_int64() == 64);
+    auto collected = post(s.port(), "/api/ai-block/claude", R"({"prompt":"hi"})");
+    BOOST_TEST(json::parse(collected.body()).at("text").as_string() == "Hello from Claude — café 😀");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -557,17 +678,28 @@ BOOST_AUTO_TEST_CASE(each_rule_with_every_byte_split)
         {"gemini/stream_raw_error_after_tokens.http", "Some text", error::upstream_unavailable, {}, true, true, "overloaded"},
         {"gemini/stream_error_inside.http", "Start", error::upstream_unavailable, {}, true, false, "overloaded"},
         {"gemini/stream_blocked_prompt.http", "", {}, liveai::finish_reason::content_filter, false, true, ""},
+        // Anthropic.
+        {"anthropic/stream_basic.http", "Hello from Claude — café 😀", {}, liveai::finish_reason::stop, false, true, ""},
+        {"anthropic/stream_max_tokens.http", "A long answer", {}, liveai::finish_reason::length, false, true, ""},
+        {"anthropic/stream_refusal.http", "I can", {}, liveai::finish_reason::content_filter, false, true, ""},
+        {"anthropic/stream_cut_no_stop.http", "Never ends", error::upstream_protocol, {}, false, false, "cut off"},
+        {"anthropic/stream_stop_without_reason.http", "Half", error::upstream_protocol, {}, false, false, "without a finish"},
+        {"anthropic/stream_overloaded_inside.http", "Partial", error::upstream_unavailable, {}, true, false, "Overloaded"},
+        {"anthropic/stream_tool_use.http", "Let me check.", error::provider_error, {}, false, false, "stop_reason tool_use"},
     };
     replay_upstream up(replay_upstream::tls_mode::none);
     BOOST_TEST_MESSAGE("| fixture | ends with | usage |");
     for (const auto& r : rules) {
         const bool gemini = r.fixture.starts_with("gemini/");
+        const bool anthropic = r.fixture.starts_with("anthropic/");
         auto s = gemini ? settings_for(up, "localhost", "/v1beta") : settings_for(up);
         s.max_retries = 0;
         for (std::uint32_t seed : {1u, 2u, 3u}) {
             // seed 1: every byte its own write, so every split point is seen.
             auto script = std::vector<replay_response>{fixture(r.fixture, seed == 1 ? 1 : 7, seed, seed == 3 ? 1ms : 0ms)};
-            const auto out = gemini ? run_gemini(up, script, s) : run_openai(up, script, s);
+            const auto out = gemini      ? run_gemini(up, script, s)
+                             : anthropic ? run_anthropic(up, script, s)
+                                         : run_openai(up, script, s);
             BOOST_TEST_CONTEXT(r.fixture << " seed " << seed)
             {
                 BOOST_TEST(out.text() == r.text);

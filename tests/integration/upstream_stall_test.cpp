@@ -1,6 +1,9 @@
 // Real providers against local upstreams that stall in one phase each: a
 // cancel, or the block's first-token deadline, ends the stream within 50 ms,
 // with the right code, and nothing is sent upstream after it.
+#include <liveai/provider_registry.hpp>
+#include <liveai/providers/mock_settings.hpp>
+#include <liveai/providers/upstream_settings.hpp>
 #include <liveai/engine.hpp>
 
 #include "../support/printers.hpp"
@@ -94,13 +97,13 @@ liveai::block_config block_for(const stalled_upstream& u, std::chrono::milliseco
     ::setenv("LIVEAI_TEST_KEY", "sk-stall-test", 1);
     liveai::block_config b;
     b.name = "stall";
-    b.provider = liveai::provider_kind::openai;
+    b.provider = "openai";
     b.model = "gpt-4o-mini";
     b.streaming = true;
     b.deadlines = liveai::deadlines{first_token, 30'000ms, 300'000ms};
-    b.upstream.base_url = u.base_url;
-    b.upstream.api_key_env = "LIVEAI_TEST_KEY";
-    b.upstream.ca_file = replay_upstream::certs_dir() + "/ca.pem";
+    liveai::block_settings<liveai::upstream_settings>(b).base_url = u.base_url;
+    liveai::block_settings<liveai::upstream_settings>(b).api_key_env = "LIVEAI_TEST_KEY";
+    liveai::block_settings<liveai::upstream_settings>(b).ca_file = replay_upstream::certs_dir() + "/ca.pem";
     return b;
 }
 
@@ -303,11 +306,11 @@ BOOST_AUTO_TEST_CASE(idle_and_total_deadlines_end_a_real_provider_at_the_deadlin
             up.script({r});
             liveai::block_config b;
             b.name = "d";
-            b.provider = liveai::provider_kind::openai;
+            b.provider = "openai";
             b.model = "m";
             b.deadlines = c.limits;
-            b.upstream.base_url = up.base_url();
-            b.upstream.api_key_env = "LIVEAI_TEST_KEY";
+            liveai::block_settings<liveai::upstream_settings>(b).base_url = up.base_url();
+            liveai::block_settings<liveai::upstream_settings>(b).api_key_env = "LIVEAI_TEST_KEY";
             liveai::engine engine({b});
             asio::io_context ioc;
             auto stream = engine.open(*engine.find("d"), liveai::request{"x"});

@@ -1,3 +1,6 @@
+#include <liveai/provider_registry.hpp>
+#include <liveai/providers/mock_settings.hpp>
+#include <liveai/providers/upstream_settings.hpp>
 #include <liveai/config.hpp>
 
 #include "../support/printers.hpp"
@@ -56,11 +59,11 @@ finish_reason = "length"
     BOOST_TEST(b.name == "chat");
     BOOST_TEST(b.streaming);
     BOOST_TEST(b.deadlines.first_token.count() == 1500);
-    BOOST_TEST(b.mock.tokens == 12u);
-    BOOST_TEST(b.mock.delay.count() == 7);
-    BOOST_TEST(*b.mock.fail_after == 4u);
-    BOOST_TEST((b.mock.fail_code == liveai::error::upstream_rate_limited));
-    BOOST_TEST((b.mock.finish == liveai::finish_reason::length));
+    BOOST_TEST(liveai::find_block_settings<liveai::mock_settings>(b)->tokens == 12u);
+    BOOST_TEST(liveai::find_block_settings<liveai::mock_settings>(b)->delay.count() == 7);
+    BOOST_TEST(*liveai::find_block_settings<liveai::mock_settings>(b)->fail_after == 4u);
+    BOOST_TEST((liveai::find_block_settings<liveai::mock_settings>(b)->fail_code == liveai::error::upstream_rate_limited));
+    BOOST_TEST((liveai::find_block_settings<liveai::mock_settings>(b)->finish == liveai::finish_reason::length));
 }
 
 BOOST_AUTO_TEST_CASE(streaming_defaults_to_off)
@@ -140,12 +143,12 @@ model = "gemini-1.5-flash"
     BOOST_REQUIRE(c.blocks.size() == 2u);
     const auto& gem = c.blocks[0].name == "gem" ? c.blocks[0] : c.blocks[1];
     const auto& gpt = c.blocks[0].name == "gpt" ? c.blocks[0] : c.blocks[1];
-    BOOST_TEST(gpt.upstream.base_url == "https://api.openai.com/v1");
-    BOOST_TEST(gpt.upstream.api_key_env == "OPENAI_API_KEY");
-    BOOST_TEST(gpt.upstream.max_retries == 1u);
-    BOOST_TEST(*gpt.upstream.temperature == 0.5);
-    BOOST_TEST(gem.upstream.base_url == "https://generativelanguage.googleapis.com/v1beta");
-    BOOST_TEST(gem.upstream.api_key_env == "GEMINI_API_KEY");
+    BOOST_TEST(liveai::find_block_settings<liveai::upstream_settings>(gpt)->base_url == "https://api.openai.com/v1");
+    BOOST_TEST(liveai::find_block_settings<liveai::upstream_settings>(gpt)->api_key_env == "OPENAI_API_KEY");
+    BOOST_TEST(liveai::find_block_settings<liveai::upstream_settings>(gpt)->max_retries == 1u);
+    BOOST_TEST(*liveai::find_block_settings<liveai::upstream_settings>(gpt)->temperature == 0.5);
+    BOOST_TEST(liveai::find_block_settings<liveai::upstream_settings>(gem)->base_url == "https://generativelanguage.googleapis.com/v1beta");
+    BOOST_TEST(liveai::find_block_settings<liveai::upstream_settings>(gem)->api_key_env == "GEMINI_API_KEY");
 
     BOOST_TEST(problem_of("[blocks.a]\nprovider = \"openai\"\n").find("blocks.a.model: is required") != std::string::npos);
     BOOST_TEST(problem_of("[blocks.a]\nprovider = \"openai\"\nmodel = \"m\"\n[blocks.a.openai]\nbase_url = \"ftp://x\"\n")

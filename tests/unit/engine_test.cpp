@@ -1,3 +1,6 @@
+#include <liveai/provider_registry.hpp>
+#include <liveai/providers/mock_settings.hpp>
+#include <liveai/providers/upstream_settings.hpp>
 #include <liveai/engine.hpp>
 #include <liveai/error.hpp>
 
@@ -23,8 +26,8 @@ block_config make_block(std::string name, bool streaming)
     block_config b;
     b.name = std::move(name);
     b.streaming = streaming;
-    b.mock.tokens = 20;
-    b.mock.seed = 3;
+    liveai::block_settings<liveai::mock_settings>(b).tokens = 20;
+    liveai::block_settings<liveai::mock_settings>(b).seed = 3;
     return b;
 }
 
@@ -51,7 +54,7 @@ BOOST_AUTO_TEST_CASE(collect_equals_the_concatenated_stream)
 {
     asio::io_context ioc;
     auto b = make_block("chat", true);
-    b.mock.delay = 1ms;
+    liveai::block_settings<liveai::mock_settings>(b).delay = 1ms;
     engine e({b});
     auto s = e.stream("chat", request{"same prompt"});
     const auto tokens = run_coro(ioc, drain(*s));
@@ -88,7 +91,7 @@ BOOST_AUTO_TEST_CASE(first_token_deadline_cancels_the_provider)
 {
     asio::io_context ioc;
     auto b = make_block("slow", true);
-    b.mock.first_token_delay = 60s;
+    liveai::block_settings<liveai::mock_settings>(b).first_token_delay = 60s;
     b.deadlines.first_token = 50ms;
     engine e({b});
     auto s = e.stream("slow", request{"x"});
@@ -101,8 +104,8 @@ BOOST_AUTO_TEST_CASE(idle_deadline_between_tokens)
 {
     asio::io_context ioc;
     auto b = make_block("stall", true);
-    b.mock.echo_words = 0;
-    b.mock.delay = 60s;  // token 0 at once, token 1 after a minute
+    liveai::block_settings<liveai::mock_settings>(b).echo_words = 0;
+    liveai::block_settings<liveai::mock_settings>(b).delay = 60s;  // token 0 at once, token 1 after a minute
     b.deadlines.idle = 50ms;
     engine e({b});
     auto s = e.stream("stall", request{"x"});
@@ -119,8 +122,8 @@ BOOST_AUTO_TEST_CASE(total_deadline)
 {
     asio::io_context ioc;
     auto b = make_block("long", true);
-    b.mock.tokens = 100'000;
-    b.mock.delay = 5ms;
+    liveai::block_settings<liveai::mock_settings>(b).tokens = 100'000;
+    liveai::block_settings<liveai::mock_settings>(b).delay = 5ms;
     b.deadlines.idle = 10s;
     b.deadlines.total = 100ms;
     engine e({b});
@@ -138,8 +141,8 @@ BOOST_AUTO_TEST_CASE(cancel_through_the_engine_stream)
 {
     asio::io_context ioc;
     auto b = make_block("chat", true);
-    b.mock.echo_words = 0;
-    b.mock.delay = 60s;
+    liveai::block_settings<liveai::mock_settings>(b).echo_words = 0;
+    liveai::block_settings<liveai::mock_settings>(b).delay = 60s;
     engine e({b});
     auto s = e.stream("chat", request{"x"});
     std::size_t got = 0;
@@ -158,7 +161,7 @@ BOOST_AUTO_TEST_CASE(a_destroyed_stream_leaves_no_pending_timer)
 {
     asio::io_context ioc;
     auto b = make_block("chat", true);
-    b.mock.tokens = 100;
+    liveai::block_settings<liveai::mock_settings>(b).tokens = 100;
     b.deadlines = {60s, 60s, 120s};
     engine e({b});
     auto s = e.stream("chat", request{"x"});
@@ -175,8 +178,8 @@ BOOST_AUTO_TEST_CASE(failures_pass_through_with_retryable)
 {
     asio::io_context ioc;
     auto b = make_block("fail", true);
-    b.mock.fail_after = 2;
-    b.mock.fail_code = error::overloaded;
+    liveai::block_settings<liveai::mock_settings>(b).fail_after = 2;
+    liveai::block_settings<liveai::mock_settings>(b).fail_code = error::overloaded;
     engine e({b});
     auto s = e.stream("fail", request{"x"});
     try {

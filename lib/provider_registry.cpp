@@ -1,0 +1,59 @@
+#include <liveai/provider_registry.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace liveai {
+
+namespace {
+
+bool valid_provider_name(std::string_view name) noexcept
+{
+    if (name.empty() || name.size() > 64) return false;
+    auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!lower_or_digit(name[0])) return false;
+    return std::all_of(name.begin() + 1, name.end(), [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
+}
+
+// A provider's settings are the block's table of that name, so a name may
+// not be one of the block's own keys.
+constexpr std::string_view block_keys[] = {"provider", "model", "system_prompt", "streaming", "max_prompt_bytes",
+                                           "first_token_timeout_ms", "idle_timeout_ms", "total_timeout_ms",
+                                           "on_disconnect", "resume_grace_ms"};
+
+}  // namespace
+
+void provider_registry::add(std::string name, std::shared_ptr<const provider_factory> factory)
+{
+    if (!factory) throw std::invalid_argument("provider \"" + name + "\": no factory");
+    if (!valid_provider_name(name))
+        throw std::invalid_argument("provider \"" + name + "\": names must match [a-z0-9][a-z0-9_-]{0,63}");
+    if (std::find(std::begin(block_keys), std::end(block_keys), name) != std::end(block_keys))
+        throw std::invalid_argument("provider \"" + name + "\": the name is a key of a block's own table");
+    if (find(name)) throw std::invalid_argument("provider \"" + name + "\" is registered already");
+    providers_.emplace_back(std::move(name), std::move(factory));
+}
+
+const provider_factory* provider_registry::find(std::string_view name) const noexcept
+{
+    for (const auto& [n, f] : providers_)
+        if (n == name) return f.get();
+    return nullptr;
+}
+
+std::vector<std::string> provider_registry::names() const
+{
+    std::vector<std::string> out;
+    out.reserve(providers_.size());
+    for (const auto& p : providers_) out.push_back(p.first);
+    return out;
+}
+
+std::string provider_registry::list() const
+{
+    std::string out;
+    for (const auto& p : providers_) out += (out.empty() ? "" : ", ") + p.first;
+    return out.empty() ? "none registered" : out;
+}
+
+}  // namespace liveai
