@@ -36,6 +36,27 @@ engine::engine(std::vector<block_config> blocks, provider_registry providers)
     }
 }
 
+void collect_result::add(const token& t)
+{
+    switch (t.kind) {
+    case token_kind::text:
+        text.append(t.text);
+        ++chunks;
+        return;
+    case token_kind::reasoning: reasoning.append(t.text); return;
+    case token_kind::tool_call:
+        if (t.index >= max_tool_calls)
+            throw stream_error(error::upstream_protocol, "tool call index " + std::to_string(t.index) + " is past the limit of " +
+                                                             std::to_string(max_tool_calls) + " calls in one answer");
+        if (t.index >= tool_calls.size()) tool_calls.resize(t.index + 1);
+        auto& call = tool_calls[t.index];
+        if (!t.id.empty()) call.id = t.id;
+        if (!t.name.empty()) call.name = t.name;
+        call.arguments.append(t.text);
+        return;
+    }
+}
+
 const block_config* engine::find(std::string_view name) const noexcept
 {
     for (const auto& b : blocks_)
@@ -96,8 +117,7 @@ boost::asio::awaitable<collect_result> engine::collect(std::string_view name, re
     for (;;) {
         auto t = stream->try_next();
         if (!t && !(t = co_await stream->next())) break;
-        result.text.append(t->text);
-        ++result.chunks;
+        result.add(*t);
     }
     result.finish_reason = stream->finish_reason();
     result.usage = stream->usage();

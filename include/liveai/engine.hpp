@@ -17,11 +17,19 @@
 
 namespace liveai {
 
+// A whole answer, assembled from a stream's deltas.
 struct collect_result {
     std::string text;
+    std::string reasoning;
+    std::vector<liveai::tool_call> tool_calls;  // by the calls' index
     liveai::finish_reason finish_reason = liveai::finish_reason::stop;
     std::optional<liveai::usage> usage;  // nullopt: the provider reported none
-    std::size_t chunks = 0;
+    std::size_t chunks = 0;              // text deltas
+
+    // Adds one delta; throws stream_error (upstream_protocol) for a tool
+    // call index past max_tool_calls.
+    void add(const token& t);
+    static constexpr std::size_t max_tool_calls = 128;
 };
 
 // Immutable after construction, so one engine may serve many threads at once;

@@ -43,6 +43,16 @@ stream_event parse_stream_event(std::string_view type, std::string_view json, st
         e.type = event_type::chunk;
         e.index = uint_of(o, "index", type);
         e.text = string_of(o, "text", type);
+    } else if (type == "reasoning") {
+        e.type = event_type::reasoning;
+        e.index = uint_of(o, "index", type);
+        e.text = string_of(o, "text", type);
+    } else if (type == "tool_call") {
+        e.type = event_type::tool_call;
+        e.index = uint_of(o, "index", type);
+        e.text = string_of(o, "arguments", type);
+        if (o.contains("id")) e.tool_call_id = string_of(o, "id", type);
+        if (o.contains("name")) e.tool_name = string_of(o, "name", type);
     } else if (type == "complete") {
         e.type = event_type::complete;
         const auto reason = finish_reason_from_string(string_of(o, "finish_reason", type));

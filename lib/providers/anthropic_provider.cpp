@@ -6,11 +6,11 @@ namespace liveai {
 
 namespace json = boost::json;
 
-std::optional<liveai::finish_reason> anthropic_finish_reason(std::string_view stop_reason) noexcept
+liveai::finish_reason anthropic_finish_reason(std::string_view stop_reason) noexcept
 {
     if (stop_reason == "max_tokens") return finish_reason::length;
     if (stop_reason == "refusal") return finish_reason::content_filter;
-    if (stop_reason == "tool_use") return std::nullopt;
+    if (stop_reason == "tool_use") return finish_reason::tool_calls;
     // end_turn, stop_sequence, pause_turn, and any reason added later.
     return finish_reason::stop;
 }
@@ -55,7 +55,15 @@ std::optional<std::uint64_t> count(const json::object& usage, std::string_view f
 
 }  // namespace
 
-http_stream_provider::event_action anthropic_provider::on_event(std::string_view data, std::string& text)
+std::optional<std::uint32_t> anthropic_provider::call_of(const boost::json::value* block_index) const noexcept
+{
+    if (!block_index || !block_index->is_int64()) return std::nullopt;
+    for (std::size_t i = 0; i < calls_.size(); ++i)
+        if (calls_[i].block == block_index->get_int64()) return static_cast<std::uint32_t>(i);
+    return std::nullopt;
+}
+
+http_stream_provider::event_action anthropic_provider::on_event(std::string_view data, delta_sink& out)
 {
     unsigned char scratch[4096];
     json::monotonic_resource memory(scratch, sizeof scratch);
@@ -73,43 +81,68 @@ http_stream_provider::event_action anthropic_provider::on_event(std::string_view
         const auto* delta = event->if_contains("delta");
         const auto* d = delta ? delta->if_object() : nullptr;
         if (!d) throw stream_error(error::upstream_protocol, "anthropic sent a content_block_delta without a delta object");
-        const auto* kind = d->if_contains("type");
-        // thinking_delta, signature_delta, input_json_delta, citations_delta:
-        // not text. (A request asks for neither thinking nor tools yet.)
-        if (!kind || !kind->is_string() || kind->get_string() != "text_delta") return event_action::skip;
-        const auto* t = d->if_contains("text");
-        if (!t || !t->is_string()) throw stream_error(error::upstream_protocol, "anthropic sent a text_delta without text");
-        if (t->get_string().empty()) return event_action::skip;
-        text.assign(t->get_string().data(), t->get_string().size());
-        return event_action::token;
+        const auto* kind_value = d->if_contains("type");
+        const std::string_view kind = kind_value && kind_value->is_string() ? std::string_view(kind_value->get_string()) : "";
+        const auto string_of = [&](std::string_view field) -> std::string_view {
+            const auto* v = d->if_contains(field);
+            if (!v || !v->is_string())
+                throw stream_error(error::upstream_protocol, "anthropic sent a " + std::string(kind) + " without " + std::string(field));
+            return v->get_string();
+        };
+        if (kind == "text_delta") {
+            if (const auto t = string_of("text"); !t.empty()) out.text(t);
+        } else if (kind == "thinking_delta") {
+            if (const auto t = string_of("thinking"); !t.empty()) out.reasoning(t);
+        } else if (kind == "input_json_delta") {
+            const auto json_part = string_of("partial_json");
+            const auto call = call_of(event->if_contains("index"));
+            if (!call) throw stream_error(error::upstream_protocol, "anthropic sent input_json_delta outside a tool_use block");
+            if (!json_part.empty()) {
+                out.tool_call(*call, "", "", json_part);
+                calls_[*call].has_input = true;
+            }
+        }
+        // signature_delta, citations_delta, and kinds added later: not output.
+        return event_action::more;
     }
     if (*type == "message_start") {
         if (const auto* m = event->if_contains("message"); m && m->is_object())
             if (const auto* u = m->get_object().if_contains("usage"); u && u->is_object())
                 input_tokens_ = count(u->get_object(), "input_tokens");
-        return event_action::skip;
+        return event_action::more;
     }
     if (*type == "content_block_start") {
-        // A text block may start with text of its own (it is "" in practice).
         const auto* b = event->if_contains("content_block");
-        if (!b || !b->is_object()) return event_action::skip;
-        const auto* kind = b->get_object().if_contains("type");
-        const auto* t = b->get_object().if_contains("text");
-        if (!kind || !kind->is_string() || kind->get_string() != "text" || !t || !t->is_string() || t->get_string().empty())
-            return event_action::skip;
-        text.assign(t->get_string().data(), t->get_string().size());
-        return event_action::token;
+        if (!b || !b->is_object()) return event_action::more;
+        const auto& block = b->get_object();
+        const auto* kind = block.if_contains("type");
+        const auto string_field = [&](std::string_view f) -> std::string_view {
+            const auto* v = block.if_contains(f);
+            return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
+        };
+        if (kind && kind->is_string() && kind->get_string() == "tool_use") {
+            const auto* index = event->if_contains("index");
+            if (!index || !index->is_int64() || string_field("id").empty() || string_field("name").empty())
+                throw stream_error(error::upstream_protocol, "anthropic sent a tool_use block without index, id or name");
+            calls_.push_back({index->get_int64(), false});
+            out.tool_call(static_cast<std::uint32_t>(calls_.size() - 1), string_field("id"), string_field("name"), "");
+        } else if (kind && kind->is_string() && kind->get_string() == "text" && !string_field("text").empty()) {
+            out.text(string_field("text"));  // "" in practice: the text comes in deltas
+        }
+        return event_action::more;
+    }
+    if (*type == "content_block_stop") {
+        // A tool without parameters gets no input_json_delta: its input is {}.
+        if (const auto call = call_of(event->if_contains("index")); call && !calls_[*call].has_input) {
+            out.tool_call(*call, "", "", "{}");
+            calls_[*call].has_input = true;
+        }
+        return event_action::more;
     }
     if (*type == "message_delta") {
         if (const auto* d = event->if_contains("delta"); d && d->is_object())
             if (const auto* r = d->get_object().if_contains("stop_reason"); r && r->is_string()) {
-                const auto reason = anthropic_finish_reason(r->get_string());
-                if (!reason)
-                    throw stream_error(error::provider_error,
-                                       "anthropic ended the message with stop_reason " + std::string(r->get_string()) +
-                                           ": this block cannot stream tool calls",
-                                       false);
-                set_finish(*reason);
+                set_finish(anthropic_finish_reason(r->get_string()));
             }
         // Cumulative counts; input_tokens is here too in newer API versions.
         if (const auto* u = event->if_contains("usage"); u && u->is_object()) {
@@ -118,7 +151,7 @@ http_stream_provider::event_action anthropic_provider::on_event(std::string_view
             if (input) input_tokens_ = input;
             if (output && input_tokens_) set_upstream_usage(liveai::usage{*input_tokens_, *output});
         }
-        return event_action::skip;
+        return event_action::more;
     }
     if (*type == "message_stop") return event_action::end;
     if (*type == "error") {
@@ -127,9 +160,9 @@ http_stream_provider::event_action anthropic_provider::on_event(std::string_view
             if (const auto* t = e->get_object().if_contains("type"); t && t->is_string()) kind = t->get_string();
         throw stream_error(anthropic_error(kind), "anthropic error in the stream: " + upstream_message(data));
     }
-    // ping, content_block_stop, and event types added later (the API says
+    // ping, and event types added later (the API says
     // to expect new ones).
-    return event_action::skip;
+    return event_action::more;
 }
 
 }  // namespace liveai

@@ -9,6 +9,8 @@
 
 #include "upstream.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include <cstdlib>
 #include <limits>
 
@@ -42,6 +44,17 @@ void read_mock(settings_reader& r, mock_settings& m)
             m.finish = *reason;
     }
     r.integer("seed", m.seed, 0, std::numeric_limits<std::int64_t>::max());
+    r.string("reasoning", m.reasoning, 1 << 20);
+    if (r.string("tool_name", m.tool_name, 64) &&
+        (m.tool_name->empty() ||
+         m.tool_name->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos))
+        r.problem("tool_name", "must be 1 to 64 letters, digits, _ or -");
+    if (r.string("tool_arguments", m.tool_arguments, 1 << 20)) {
+        boost::system::error_code ec;
+        const auto value = boost::json::parse(m.tool_arguments, ec);
+        if (ec || !value.is_object()) r.problem("tool_arguments", "must be a JSON object, e.g. '{\"city\": \"Paris\"}'");
+        else if (!m.tool_name) r.problem("tool_arguments", "needs tool_name");
+    }
 }
 
 class mock_factory final : public provider_factory {
@@ -91,6 +104,7 @@ public:
         r.millis("retry_base_ms", u.retry_base, 1, 60'000);
         r.millis("retry_max_ms", u.retry_max, 1, 600'000);
         r.integer("max_event_bytes", u.max_event_bytes, 1024, 64 << 20);
+        r.integer("max_tool_call_bytes", u.max_tool_call_bytes, 1024, 64 << 20);
         r.integer("pool_size", u.pool_size, 0, 10'000);
         r.integer("max_tokens", u.max_tokens, 1, 10'000'000);
         if (wire_ == wire::openai && r.string("max_tokens_field", u.max_tokens_field) &&

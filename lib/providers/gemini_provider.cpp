@@ -46,7 +46,7 @@ stream_error gemini_provider::error_from_response(unsigned status, std::string_v
     return http_stream_provider::error_from_response(status, body);
 }
 
-http_stream_provider::event_action gemini_provider::on_event(std::string_view data, std::string& text)
+http_stream_provider::event_action gemini_provider::on_event(std::string_view data, delta_sink& out)
 {
     unsigned char scratch[4096];
     json::monotonic_resource memory(scratch, sizeof scratch);
@@ -76,20 +76,57 @@ http_stream_provider::event_action gemini_provider::on_event(std::string_view da
         if (const auto* r = feedback->get_object().if_contains("blockReason"); r && r->is_string()) set_finish(finish_reason::content_filter);
     }
     const auto* candidates = chunk.if_contains("candidates");
-    if (!candidates || !candidates->is_array() || candidates->get_array().empty()) return event_action::skip;
+    if (!candidates || !candidates->is_array() || candidates->get_array().empty()) return event_action::more;
     const auto* candidate = candidates->get_array().front().if_object();
     if (!candidate) throw stream_error(error::upstream_protocol, "gemini sent a candidate that is not an object");
-    if (const auto* r = candidate->if_contains("finishReason"); r && r->is_string()) set_finish(gemini_finish_reason(r->get_string()));
-    text.clear();
     if (const auto* content = candidate->if_contains("content"); content && content->is_object()) {
         if (const auto* parts = content->get_object().if_contains("parts"); parts && parts->is_array()) {
+            // Neighbouring parts of one kind are one delta, as one event's text is.
+            std::string run;
+            bool run_is_thought = false;
+            const auto flush = [&] {
+                if (run.empty()) return;
+                if (run_is_thought) out.reasoning(run);
+                else out.text(run);
+                run.clear();
+            };
             for (const auto& part : parts->get_array()) {
-                if (const auto* p = part.if_object())
-                    if (const auto* t = p->if_contains("text"); t && t->is_string()) text.append(t->get_string());
+                const auto* p = part.if_object();
+                if (!p) continue;
+                if (const auto* call = p->if_contains("functionCall"); call && call->is_object()) {
+                    flush();
+                    // One part holds a whole call: its args arrive as one object.
+                    const auto& c = call->get_object();
+                    const auto* name = c.if_contains("name");
+                    if (!name || !name->is_string() || name->get_string().empty())
+                        throw stream_error(error::upstream_protocol, "gemini sent a functionCall without a name");
+                    // Gemini's calls have no id (the tool's answer goes back by name): one is made, unique in the answer.
+                    std::string id = "call_" + std::to_string(calls_);
+                    if (const auto* given = c.if_contains("id"); given && given->is_string() && !given->get_string().empty())
+                        id = given->get_string();
+                    const auto* args = c.if_contains("args");
+                    const std::string arguments = args && args->is_object() ? json::serialize(*args) : "{}";
+                    out.tool_call(calls_++, id, name->get_string(), arguments);
+                    continue;
+                }
+                const auto* t = p->if_contains("text");
+                if (!t || !t->is_string() || t->get_string().empty()) continue;
+                const auto* thought = p->if_contains("thought");
+                const bool is_thought = thought && thought->is_bool() && thought->get_bool();
+                if (is_thought != run_is_thought) flush();
+                run_is_thought = is_thought;
+                run.append(t->get_string());
             }
+            flush();
         }
     }
-    return text.empty() ? event_action::skip : event_action::token;
+    if (const auto* r = candidate->if_contains("finishReason"); r && r->is_string()) {
+        auto reason = gemini_finish_reason(r->get_string());
+        // Gemini says STOP after function calls; the contract says tool_calls.
+        if (reason == finish_reason::stop && calls_ > 0) reason = finish_reason::tool_calls;
+        set_finish(reason);
+    }
+    return event_action::more;
 }
 
 }  // namespace liveai

@@ -140,7 +140,47 @@ http_stream_provider::http_stream_provider(std::string provider_name, upstream_s
     auto target = detail::parse_base_url(settings.base_url, why);
     if (!target) throw stream_error(error::provider_error, provider_name_ + " base_url \"" + settings.base_url + "\" " + why);
     x_ = std::make_unique<exchange>(std::move(settings), std::move(*target));
-    text_.reserve(256);
+}
+
+void http_stream_provider::delta_sink::tool_call(std::uint32_t index, std::string_view id, std::string_view name,
+                                                 std::string_view arguments)
+{
+    auto& d = add(token_kind::tool_call);
+    d.index = index;
+    d.id.assign(id);
+    d.name.assign(name);
+    d.text.assign(arguments);
+}
+
+http_stream_provider::delta_sink::delta& http_stream_provider::delta_sink::add(token_kind kind)
+{
+    if (next_ == count_) next_ = count_ = 0;  // all taken: reuse from the front
+    if (count_ == deltas_.size()) deltas_.emplace_back();
+    auto& d = deltas_[count_++];
+    d.kind = kind;
+    d.index = 0;
+    d.id.clear();
+    d.name.clear();
+    d.text.clear();
+    return d;
+}
+
+token http_stream_provider::delta_sink::take() noexcept
+{
+    const auto& d = deltas_[next_++];
+    return token{d.text, d.kind, d.index, d.id, d.name};
+}
+
+void http_stream_provider::check_tool_calls() const
+{
+    for (std::size_t i = 0; i < tool_arguments_.size(); ++i) {
+        boost::system::error_code ec;
+        const auto value = boost::json::parse(tool_arguments_[i], ec);
+        if (ec || !value.is_object())
+            throw stream_error(error::upstream_protocol, provider_name_ + " sent tool call " + std::to_string(i) +
+                                                             " with arguments that are not a JSON object: " +
+                                                             upstream_message(tool_arguments_[i]));
+    }
 }
 
 http_stream_provider::~http_stream_provider()
@@ -474,9 +514,29 @@ void http_stream_provider::drain_read_bytes()
 
 // Parses what was read; returns a token, or nullopt when more must be read.
 // Ends the stream (finish_stream / fail_with) on an end marker or a failure.
+token http_stream_provider::deliver()
+{
+    auto t = deltas_.take();
+    x_->fsm.token_delivered();
+    if (t.kind == token_kind::tool_call) {
+        if (t.index >= max_tool_calls)
+            throw stream_error(error::upstream_protocol, provider_name_ + " sent more than " + std::to_string(max_tool_calls) +
+                                                             " tool calls in one answer");
+        if (t.index >= tool_arguments_.size()) tool_arguments_.resize(t.index + 1);
+        auto& args = tool_arguments_[t.index];
+        if (args.size() + t.text.size() > x_->settings.max_tool_call_bytes)
+            throw stream_error(error::upstream_protocol, provider_name_ + " sent tool call " + std::to_string(t.index) +
+                                                             " with more than " + std::to_string(x_->settings.max_tool_call_bytes) +
+                                                             " bytes of arguments (max_tool_call_bytes)");
+        args.append(t.text);
+    }
+    return t;
+}
+
 std::optional<token> http_stream_provider::parse_pending()
 {
     auto& x = *x_;
+    if (!deltas_.empty()) return deliver();
     boost::system::error_code ec;
     while (!x.unparsed.empty()) {
         auto ev = x.sse.next(x.unparsed, ec);
@@ -484,15 +544,17 @@ std::optional<token> http_stream_provider::parse_pending()
             throw stream_error(error::upstream_protocol, provider_name_ + " sent an event larger than " +
                                                               std::to_string(x.settings.max_event_bytes) + " bytes");
         if (!ev) break;
-        const auto what = on_event(ev->data, text_);
-        if (what == event_action::token) {
-            x.fsm.token_delivered();
-            return token{text_};
+        const auto what = on_event(ev->data, deltas_);
+        if (!deltas_.empty()) {
+            if (what == event_action::end)
+                throw stream_error(error::internal_error, provider_name_ + ": an end marker may carry no delta");
+            return deliver();
         }
         if (what == event_action::end) {
             if (!finish_seen_)
                 throw stream_error(error::upstream_protocol,
                                    provider_name_ + " ended the stream ([DONE]) without a finish_reason: the answer is incomplete");
+            check_tool_calls();
             x.fsm.body_finished();
             finish_stream();
             return std::nullopt;
@@ -515,13 +577,13 @@ void http_stream_provider::end_of_body()
         if (!ec && value.is_array() && !value.as_array().empty()) value = value.as_array().front();
         if (!ec && value.is_object() && value.as_object().contains("error")) {
             const std::string error_object = boost::json::serialize(value);
-            std::string ignored;
-            on_event(error_object, ignored);
+            on_event(error_object, deltas_);
         }
     }
     if (!finish_seen_)
         throw stream_error(error::upstream_protocol,
                            provider_name_ + " stream ended without a finish reason (cut off): the answer is incomplete");
+    check_tool_calls();
     x.fsm.body_finished();
     finish_stream();
 }
@@ -529,7 +591,7 @@ void http_stream_provider::end_of_body()
 std::optional<token> http_stream_provider::try_next()
 {
     auto& x = *x_;
-    if (done() || x.deferred || x.unparsed.empty() || x.next_step.what != action::type::read_body || x.fsm.cancelled())
+    if (done() || x.deferred || (x.unparsed.empty() && deltas_.empty()) || x.next_step.what != action::type::read_body || x.fsm.cancelled())
         return std::nullopt;
     try {
         return parse_pending();  // may end the stream: next() then says so
@@ -593,6 +655,7 @@ asio::awaitable<std::optional<token>> http_stream_provider::next()
                     // The answer was whole: a connection that broke before the
                     // end marker loses nothing but the trailing usage.
                     if (finish_seen_) {
+                        check_tool_calls();
                         fsm.body_finished();
                         close_upstream();
                         finish_stream();

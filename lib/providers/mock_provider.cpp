@@ -26,6 +26,9 @@ constexpr std::array<std::string_view, 48> vocabulary{
     " piñata", " façade", " okay", " yes", " more", " text", " bits", " now",
 };
 
+// A mock tool call's arguments arrive in fragments this long, at most.
+constexpr std::size_t tool_fragment_bytes = 8;
+
 // Long words are cut into pieces of at most this many bytes (on character
 // boundaries) so a prompt without spaces still streams as several chunks.
 constexpr std::size_t max_segment_bytes = 32;
@@ -80,6 +83,19 @@ mock_provider::mock_provider(mock_settings settings, request req)
         echo_total_ = std::min(echo_total_, settings_.tokens);
         total_ = settings_.tokens;
     }
+    if (settings_.reasoning) {
+        for (std::size_t pos = 0; !detail::next_segment(*settings_.reasoning, pos, max_segment_bytes).empty();)
+            ++reasoning_total_;
+        total_ += reasoning_total_;
+    }
+    tool_first_ = total_;
+    if (settings_.tool_name) {
+        std::uint32_t fragments = 0;
+        for (std::string_view rest = settings_.tool_arguments; !rest.empty(); ++fragments)
+            rest.remove_prefix(detail::utf8_cut(rest, tool_fragment_bytes));
+        total_ += std::max<std::uint32_t>(fragments, 1);
+        settings_.finish = finish_reason::tool_calls;
+    }
     set_usage(liveai::usage{prompt_words, 0});
     timed_ = settings_.delay.count() > 0 || settings_.jitter.count() > 0 || settings_.first_token_delay.count() > 0;
 }
@@ -88,7 +104,14 @@ std::uint64_t mock_provider::random() noexcept { return splitmix64(text_rng_); }
 
 std::string_view mock_provider::produce() noexcept
 {
-    if (emitted_ < echo_total_) {
+    if (emitted_ < reasoning_total_) return detail::next_segment(*settings_.reasoning, reasoning_pos_, max_segment_bytes);
+    if (emitted_ >= tool_first_) {
+        const std::string_view rest = std::string_view(settings_.tool_arguments).substr(tool_pos_);
+        const auto n = detail::utf8_cut(rest, tool_fragment_bytes);
+        tool_pos_ += n;
+        return rest.substr(0, n);
+    }
+    if (emitted_ - reasoning_total_ < echo_total_) {
         for (;;) {
             auto seg = detail::next_segment(prompt_, echo_pos_, max_segment_bytes);
             if (!is_blank(seg)) return seg;
@@ -102,11 +125,22 @@ std::string_view mock_provider::produce() noexcept
 // and try_next() hand over.
 token mock_provider::emit() noexcept
 {
+    const std::uint32_t i = emitted_;
     const std::string_view text = produce();
     ++emitted_;
+    token t{text};
+    if (i < reasoning_total_) {
+        t.kind = token_kind::reasoning;
+    } else if (i >= tool_first_) {
+        t.kind = token_kind::tool_call;
+        if (i == tool_first_) {
+            t.id = "call_mock_0";
+            t.name = *settings_.tool_name;
+        }
+    }
     set_usage(liveai::usage{usage()->input_tokens, emitted_});
     schedule_next();
-    return token{text};
+    return t;
 }
 
 void mock_provider::schedule_next() noexcept

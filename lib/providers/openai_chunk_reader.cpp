@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -39,7 +40,57 @@ bool is_type(od::value& v, od::json_type want) noexcept
     return !v.type().get(type) && type == want;
 }
 
-// The first choice: delta.content and finish_reason.
+std::string_view string_or_empty(od::value v) noexcept
+{
+    std::string_view s;
+    if (!is_type(v, od::json_type::string) || v.get_string().get(s)) return {};
+    return s;
+}
+
+// delta.tool_calls: [{index, id, type, function: {name, arguments}}, ...].
+simdjson::error_code read_tool_calls(od::value value, openai_chunk& out)
+{
+    if (!is_type(value, od::json_type::array)) return simdjson::SUCCESS;
+    od::array calls;
+    if (auto e = value.get_array().get(calls)) return e;
+    for (auto element : calls) {
+        od::value v;
+        if (auto e = std::move(element).get(v)) return e;
+        if (!is_type(v, od::json_type::object)) continue;
+        if (out.tool_call_count == out.tool_calls.size()) out.tool_calls.emplace_back();
+        auto& call = out.tool_calls[out.tool_call_count++];
+        call.index = -1;
+        call.id.clear();
+        call.name.clear();
+        call.arguments.clear();
+        od::object o;
+        if (auto e = v.get_object().get(o)) return e;
+        for (auto m : o) {
+            od::field f;
+            if (auto e = std::move(m).get(f)) return e;
+            const od::raw_json_string key = f.key();
+            od::value fv = f.value();
+            if (key == "index") {
+                if (const auto n = token_count(fv)) call.index = static_cast<std::int64_t>(std::min<std::uint64_t>(*n, 1u << 30));
+            } else if (key == "id") {
+                call.id.assign(string_or_empty(fv));
+            } else if (key == "function" && is_type(fv, od::json_type::object)) {
+                od::object fn;
+                if (auto e = fv.get_object().get(fn)) return e;
+                for (auto fm : fn) {
+                    od::field ff;
+                    if (auto e = std::move(fm).get(ff)) return e;
+                    const od::raw_json_string fkey = ff.key();
+                    if (fkey == "name") call.name.assign(string_or_empty(ff.value()));
+                    else if (fkey == "arguments") call.arguments.assign(string_or_empty(ff.value()));
+                }
+            }
+        }
+    }
+    return simdjson::SUCCESS;
+}
+
+// The first choice: delta (content, reasoning, tool calls) and finish_reason.
 simdjson::error_code read_choice(od::object choice, openai_chunk& out)
 {
     for (auto member : choice) {
@@ -54,21 +105,32 @@ simdjson::error_code read_choice(od::object choice, openai_chunk& out)
             for (auto dm : delta) {
                 od::field df;
                 if (auto e = std::move(dm).get(df)) return e;
-                if (!(df.key() == "content")) continue;
+                const od::raw_json_string dkey = df.key();
+                if (dkey == "tool_calls") {
+                    if (auto e = read_tool_calls(df.value(), out)) return e;
+                    continue;
+                }
+                const bool content_key = dkey == "content";
+                if (!content_key && !(dkey == "reasoning_content") && !(dkey == "reasoning")) continue;
                 od::value content = df.value();
                 if (!is_type(content, od::json_type::string)) continue;
                 std::string_view text;
                 if (auto e = content.get_string().get(text)) return e;
-                out.has_content = true;
-                out.content.assign(text);
+                if (content_key) {
+                    out.has_content = true;
+                    out.content.assign(text);
+                } else {
+                    out.reasoning.assign(text);
+                }
             }
         } else if (key == "finish_reason") {
             if (!is_type(value, od::json_type::string)) continue;
             std::string_view r;
             if (auto e = value.get_string().get(r)) return e;
-            out.finish = r == "length" ? finish_reason::length
-                         : r == "content_filter" ? finish_reason::content_filter
-                                                 : finish_reason::stop;
+            out.finish = r == "length"                                ? finish_reason::length
+                         : r == "content_filter"                      ? finish_reason::content_filter
+                         : r == "tool_calls" || r == "function_call" ? finish_reason::tool_calls
+                                                                      : finish_reason::stop;
         }
     }
     return simdjson::SUCCESS;
@@ -141,6 +203,8 @@ void openai_chunk_reader::read(std::string_view text, openai_chunk& out, boost::
 {
     out.has_choice = out.bad_choice = out.has_content = out.is_error = false;
     out.content.clear();
+    out.reasoning.clear();
+    out.tool_call_count = 0;
     out.finish.reset();
     out.usage.reset();
     ec = {};

@@ -55,7 +55,7 @@ openai_provider::openai_provider(upstream_settings settings, std::string model, 
     set_request(std::move(spec));
 }
 
-http_stream_provider::event_action openai_provider::on_event(std::string_view data, std::string& text)
+http_stream_provider::event_action openai_provider::on_event(std::string_view data, delta_sink& out)
 {
     if (data == "[DONE]") return event_action::end;
     boost::system::error_code ec;
@@ -70,12 +70,18 @@ http_stream_provider::event_action openai_provider::on_event(std::string_view da
         throw openai_stream_error(err ? *err : value, "openai error in the stream: " + upstream_message(data));
     }
     if (chunk_.usage) set_upstream_usage(*chunk_.usage);
-    if (!chunk_.has_choice) return event_action::skip;  // e.g. the usage chunk
+    if (!chunk_.has_choice) return event_action::more;  // e.g. the usage chunk
     if (chunk_.bad_choice) throw stream_error(error::upstream_protocol, "openai sent a choice that is not an object");
     if (chunk_.finish) set_finish(*chunk_.finish);
-    if (!chunk_.has_content || chunk_.content.empty()) return event_action::skip;
-    text.swap(chunk_.content);
-    return event_action::token;
+    if (!chunk_.reasoning.empty()) out.reasoning(chunk_.reasoning);
+    if (chunk_.has_content && !chunk_.content.empty()) out.text_swap(chunk_.content);
+    for (std::size_t i = 0; i < chunk_.tool_call_count; ++i) {
+        const auto& call = chunk_.tool_calls[i];
+        if (call.index < 0) throw stream_error(error::upstream_protocol, "openai sent a tool call without an index");
+        if (call.id.empty() && call.name.empty() && call.arguments.empty()) continue;
+        out.tool_call(static_cast<std::uint32_t>(call.index), call.id, call.name, call.arguments);
+    }
+    return event_action::more;
 }
 
 }  // namespace liveai

@@ -480,7 +480,7 @@ asio::awaitable<bool> http_session::collect(const block_config& block, std::uniq
     stream_accounting accounting(w_, std::move(ticket), block.name, "collect", w_.next_stream_id());
     control_.active = ts.get();
 
-    std::string text;
+    collect_result result;
     std::optional<stream_error> failure;
     auto gather = [&]() -> asio::awaitable<void> {
         try {
@@ -488,7 +488,7 @@ asio::awaitable<bool> http_session::collect(const block_config& block, std::uniq
                 auto t = ts->try_next();
                 if (!t && !(t = co_await ts->next())) break;
                 accounting.on_collected_chunk();
-                text.append(t->text);
+                result.add(*t);
             }
         } catch (const stream_error& e) {
             failure.emplace(e);
@@ -525,7 +525,26 @@ asio::awaitable<bool> http_session::collect(const block_config& block, std::uniq
     std::string body = R"({"block_type":)";
     transport::append_json_string(body, block.name);
     body += R"(,"text":)";
-    transport::append_json_string(body, text);
+    transport::append_json_string(body, result.text);
+    // v1.1, only when the answer has them: a text-only answer is v1's.
+    if (!result.reasoning.empty()) {
+        body += R"(,"reasoning":)";
+        transport::append_json_string(body, result.reasoning);
+    }
+    if (!result.tool_calls.empty()) {
+        body += R"(,"tool_calls":[)";
+        for (std::size_t i = 0; i < result.tool_calls.size(); ++i) {
+            const auto& call = result.tool_calls[i];
+            body += i ? R"(,{"id":)" : R"({"id":)";
+            transport::append_json_string(body, call.id);
+            body += R"(,"name":)";
+            transport::append_json_string(body, call.name);
+            body += R"(,"arguments":)";
+            transport::append_json_string(body, call.arguments);
+            body += '}';
+        }
+        body += ']';
+    }
     body += R"(,"finish_reason":")";
     body += to_string(reason);
     body += R"(","usage":)";

@@ -128,7 +128,8 @@ asio::awaitable<bool> stream_record::wait_for_room()
 
 asio::awaitable<void> stream_record::run()
 {
-    std::uint64_t index = 0;
+    std::uint64_t index = 0;            // of chunk events: complete.chunks counts them
+    std::uint64_t reasoning_index = 0;  // of reasoning events
     for (;;) {
         const bool paused = must_pause();
         if (paused && !co_await wait_for_room()) {
@@ -179,8 +180,20 @@ asio::awaitable<void> stream_record::run()
             accounting_.on_chunk_in_batch();
         else
             accounting_.on_chunk();
-        transport::append_chunk_json(w_.event_scratch, index++, t->text, false);
-        append(event_kind::chunk);
+        switch (t->kind) {
+        case token_kind::text:
+            transport::append_chunk_json(w_.event_scratch, index++, t->text, false);
+            append(event_kind::chunk);
+            break;
+        case token_kind::reasoning:
+            transport::append_reasoning_json(w_.event_scratch, reasoning_index++, t->text, false);
+            append(event_kind::reasoning);
+            break;
+        case token_kind::tool_call:
+            transport::append_tool_call_json(w_.event_scratch, t->index, t->id, t->name, t->text, false);
+            append(event_kind::tool_call);
+            break;
+        }
     }
     if (grace_) grace_->cancel();
     ts_.reset();  // the provider's resources (an upstream connection) go back now

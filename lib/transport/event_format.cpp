@@ -49,6 +49,33 @@ void append_chunk_json(std::string& out, std::uint64_t index, std::string_view t
     out.push_back('}');
 }
 
+void append_reasoning_json(std::string& out, std::uint64_t index, std::string_view text, bool with_type)
+{
+    out.append(with_type ? R"({"type":"reasoning","index":)" : R"({"index":)");
+    append_number(out, index);
+    out.append(R"(,"text":)");
+    append_json_string(out, text);
+    out.push_back('}');
+}
+
+void append_tool_call_json(std::string& out, std::uint64_t index, std::string_view id, std::string_view name,
+                           std::string_view arguments, bool with_type)
+{
+    out.append(with_type ? R"({"type":"tool_call","index":)" : R"({"index":)");
+    append_number(out, index);
+    if (!id.empty()) {
+        out.append(R"(,"id":)");
+        append_json_string(out, id);
+    }
+    if (!name.empty()) {
+        out.append(R"(,"name":)");
+        append_json_string(out, name);
+    }
+    out.append(R"(,"arguments":)");
+    append_json_string(out, arguments);
+    out.push_back('}');
+}
+
 void append_usage_json(std::string& out, const std::optional<usage>& u)
 {
     if (!u) {

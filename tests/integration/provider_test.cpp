@@ -50,7 +50,9 @@ liveai::upstream_settings settings_for(const replay_upstream& up, const std::str
 }
 
 struct outcome {
-    std::vector<std::string> tokens;
+    std::vector<std::string> tokens;  // text deltas
+    std::string reasoning;
+    std::vector<liveai::tool_call> tool_calls;
     std::optional<error> failure;
     bool retryable = false;
     std::string message;
@@ -72,7 +74,13 @@ outcome drain(liveai::http_stream_provider& p)
     outcome out;
     auto task = [&]() -> asio::awaitable<void> {
         try {
-            while (auto t = co_await p.next()) out.tokens.emplace_back(t->text);
+            liveai::collect_result assembled;
+            while (auto t = co_await p.next()) {
+                if (t->kind == liveai::token_kind::text) out.tokens.emplace_back(t->text);
+                assembled.add(*t);
+                out.reasoning = assembled.reasoning;
+                out.tool_calls = assembled.tool_calls;
+            }
         } catch (const liveai::stream_error& e) {
             out.failure = static_cast<error>(e.code().value());
             out.retryable = e.retryable();
@@ -509,6 +517,125 @@ BOOST_AUTO_TEST_CASE(finish_reasons_blocked_prompts_and_errors)
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(typed_deltas)
+
+BOOST_AUTO_TEST_CASE(openai_tool_calls_in_fragments_and_in_parallel)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up);
+    s.max_retries = 0;
+    for (std::uint32_t seed : {1u, 2u}) {
+        auto out = run_openai(up, {fixture("openai/stream_tool_call.http", seed == 1 ? 1 : 11, seed)}, s);
+        BOOST_TEST(!out.failure.has_value(), out.message);
+        BOOST_TEST(out.tokens.empty());
+        BOOST_TEST(out.reason == liveai::finish_reason::tool_calls);
+        BOOST_REQUIRE(out.tool_calls.size() == 1u);
+        BOOST_TEST(out.tool_calls[0].id == "call_DdmO9pD3xa9XTPNJ32zg2hcA");
+        BOOST_TEST(out.tool_calls[0].name == "get_weather");
+        BOOST_TEST(out.tool_calls[0].arguments == R"({"location":"Paris, France","unit":"celsius"})");
+        BOOST_TEST(out.usage->output_tokens == 24u);
+
+        out = run_openai(up, {fixture("openai/stream_parallel_tool_calls.http", seed == 1 ? 1 : 11, seed)}, s);
+        BOOST_TEST(!out.failure.has_value(), out.message);
+        BOOST_REQUIRE(out.tool_calls.size() == 2u);
+        BOOST_TEST(out.tool_calls[0].name == "get_weather");
+        BOOST_TEST(out.tool_calls[0].arguments == R"({"location": "Paris"})");
+        BOOST_TEST(out.tool_calls[1].id == "call_Qw4eR5tY6uI7oP8aS9dF0gHj");
+        BOOST_TEST(out.tool_calls[1].name == "get_time");
+        BOOST_TEST(out.tool_calls[1].arguments == R"({"timezone": "Europe/Paris"})");
+    }
+    // Arguments that are not JSON once the call is whole: an error, not a complete.
+    const auto bad = run_openai(up, {fixture("openai/stream_tool_call_bad_arguments.http", 7)}, s);
+    BOOST_TEST((bad.failure == error::upstream_protocol), bad.message);
+    BOOST_TEST(bad.message.find("tool call 0 with arguments that are not a JSON object") != std::string::npos, bad.message);
+}
+
+BOOST_AUTO_TEST_CASE(openai_compatible_reasoning_fields)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up);
+    s.max_retries = 0;
+    auto out = run_openai(up, {fixture("openai/stream_reasoning_content.http", 3)}, s);  // vLLM, DeepSeek
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.reasoning == "The user greets me; answer briefly.");
+    BOOST_TEST(out.text() == "Hello! How can I help?");
+    BOOST_TEST(out.usage->output_tokens == 31u);
+    out = run_openai(up, {fixture("openai/stream_reasoning_ollama.http", 3)}, s);  // Ollama, OpenRouter
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.reasoning == "Short thought.");
+    BOOST_TEST(out.text() == "Hi there.");
+    BOOST_TEST(!out.usage.has_value());  // none reported: none made up
+}
+
+BOOST_AUTO_TEST_CASE(gemini_function_calls_and_thoughts)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    auto s = settings_for(up, "localhost", "/v1beta");
+    s.max_retries = 0;
+    auto out = run_gemini(up, {fixture("gemini/stream_function_call.http", 5)}, s);
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.reason == liveai::finish_reason::tool_calls);  // Gemini says STOP
+    BOOST_REQUIRE(out.tool_calls.size() == 1u);
+    BOOST_TEST(out.tool_calls[0].id == "call_0");
+    BOOST_TEST(out.tool_calls[0].name == "get_weather");
+    BOOST_TEST(json::parse(out.tool_calls[0].arguments) == json::parse(R"({"location":"Paris, France","unit":"celsius"})"));
+    out = run_gemini(up, {fixture("gemini/stream_thought_and_parallel_calls.http", 5)}, s);
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.reasoning == "**Weighing the request**\n\nThe user wants weather");
+    BOOST_TEST(out.text() == "I'll check Paris and Rome.");
+    BOOST_REQUIRE(out.tool_calls.size() == 2u);
+    BOOST_TEST(out.tool_calls[1].id == "call_1");
+    BOOST_TEST(out.tool_calls[1].arguments == R"({"location":"Rome"})");
+}
+
+BOOST_AUTO_TEST_CASE(recorded_tool_call_streams_through_sse)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    static key_env env;
+    test_server s("[blocks.gpt]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\nstreaming = true\n"
+                  "[blocks.gpt.openai]\nbase_url = \"" + up.base_url() + "\"\napi_key_env = \"LIVEAI_TEST_KEY\"\n"
+                  "[blocks.gem]\nprovider = \"gemini\"\nmodel = \"gemini-2.0-flash\"\nstreaming = true\n"
+                  "[blocks.gem.gemini]\nbase_url = \"" + up.base_url("localhost", "/v1beta") + "\"\napi_key_env = \"LIVEAI_TEST_KEY\"\n");
+    up.script({fixture("openai/stream_tool_call.http", 64)});
+    auto res = get(s.port(), "/api/stream/ai-block/gpt?prompt=weather");
+    BOOST_TEST_MESSAGE("OpenAI tool call through SSE:\n" << res.body());
+    auto body = parse_sse(res.body());
+    BOOST_REQUIRE(body.events.size() >= 3u);
+    std::string arguments;
+    for (std::size_t i = 0; i + 1 < body.events.size(); ++i) {
+        BOOST_TEST(body.events[i].event == "tool_call");
+        const auto e = json::parse(body.events[i].data).as_object();
+        BOOST_TEST(e.at("index").as_int64() == 0);
+        BOOST_TEST(e.contains("id") == (i == 0));
+        arguments += e.at("arguments").as_string();
+    }
+    BOOST_TEST(arguments == R"({"location":"Paris, France","unit":"celsius"})");
+    BOOST_TEST(body.events.back().event == "complete");
+    BOOST_TEST(json::parse(body.events.back().data).at("finish_reason").as_string() == "tool_calls");
+    BOOST_TEST(json::parse(body.events.back().data).at("chunks").as_int64() == 0);  // no text chunk
+
+    up.script({fixture("gemini/stream_function_call.http", 64)});
+    res = get(s.port(), "/api/stream/ai-block/gem?prompt=weather");
+    BOOST_TEST_MESSAGE("Gemini function call through SSE:\n" << res.body());
+    body = parse_sse(res.body());
+    BOOST_REQUIRE(body.events.size() == 2u);
+    BOOST_TEST(body.events[0].event == "tool_call");
+    BOOST_TEST(json::parse(body.events[0].data) ==
+               json::parse(R"({"index":0,"id":"call_0","name":"get_weather","arguments":"{\"location\":\"Paris, France\",\"unit\":\"celsius\"}"})"));
+    BOOST_TEST(json::parse(body.events[1].data).at("finish_reason").as_string() == "tool_calls");
+
+    // Collect assembles the calls.
+    up.script({fixture("openai/stream_parallel_tool_calls.http", 64)});
+    const auto collected = json::parse(post(s.port(), "/api/ai-block/gpt", R"({"prompt":"weather"})").body()).as_object();
+    BOOST_TEST(collected.at("finish_reason").as_string() == "tool_calls");
+    BOOST_REQUIRE(collected.at("tool_calls").as_array().size() == 2u);
+    BOOST_TEST(collected.at("tool_calls").at(1).at("name").as_string() == "get_time");
+    BOOST_TEST(collected.at("tool_calls").at(1).at("arguments").as_string() == R"({"timezone": "Europe/Paris"})");
+    BOOST_TEST(!collected.contains("reasoning"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(anthropic)
 
 BOOST_AUTO_TEST_CASE(streams_text_deltas_with_usage_and_sends_the_right_request)
@@ -538,7 +665,7 @@ BOOST_AUTO_TEST_CASE(streams_text_deltas_with_usage_and_sends_the_right_request)
     BOOST_TEST(body.at("messages").at(0).at("content").as_string() == "Say hello");
 }
 
-BOOST_AUTO_TEST_CASE(thinking_and_tool_input_are_not_text)
+BOOST_AUTO_TEST_CASE(thinking_is_reasoning_and_tool_use_is_a_tool_call)
 {
     replay_upstream up(replay_upstream::tls_mode::none);
     auto s = settings_for(up);
@@ -548,15 +675,21 @@ BOOST_AUTO_TEST_CASE(thinking_and_tool_input_are_not_text)
     auto out = run_anthropic(up, {fixture("anthropic/stream_thinking.http", 5)}, s);
     BOOST_TEST(!out.failure.has_value(), out.message);
     BOOST_TEST(out.text() == "The answer is 4.");
+    BOOST_TEST(out.reasoning == "2 + 2 is 4, so the answer is 4.");  // signature_delta is not output
+    BOOST_TEST(out.tool_calls.empty());
     BOOST_TEST(out.usage->input_tokens == 38u);  // message_delta's own input count, when it has one
     BOOST_TEST(out.usage->output_tokens == 41u);
     const auto body = json::parse(up.requests().back().body).as_object();
     BOOST_TEST(body.at("max_tokens").as_int64() == 200);
     BOOST_TEST(body.at("temperature").as_double() == 0.25);
-    // A tool call cannot be streamed by a block yet: an error, never a complete.
     out = run_anthropic(up, {fixture("anthropic/stream_tool_use.http", 5)}, s);
-    BOOST_TEST((out.failure == error::provider_error));
-    BOOST_TEST(!out.retryable);
+    BOOST_TEST(!out.failure.has_value(), out.message);
+    BOOST_TEST(out.text() == "Let me check.");
+    BOOST_TEST(out.reason == liveai::finish_reason::tool_calls);
+    BOOST_REQUIRE(out.tool_calls.size() == 1u);
+    BOOST_TEST(out.tool_calls[0].id == "toolu_01T1x1fJ34qAmk2tNTrN7Up6");
+    BOOST_TEST(out.tool_calls[0].name == "get_weather");
+    BOOST_TEST(out.tool_calls[0].arguments == R"({"location": "San Francisco, CA"})");
 }
 
 BOOST_AUTO_TEST_CASE(http_and_in_stream_errors_map_to_contract_codes)
@@ -582,7 +715,7 @@ BOOST_AUTO_TEST_CASE(http_and_in_stream_errors_map_to_contract_codes)
     BOOST_TEST((liveai::anthropic_error("not_found_error") == error::upstream_not_found));
     BOOST_TEST((liveai::anthropic_error("billing_error") == error::provider_error));
     BOOST_TEST((liveai::anthropic_finish_reason("stop_sequence") == liveai::finish_reason::stop));
-    BOOST_TEST(!liveai::anthropic_finish_reason("tool_use").has_value());
+    BOOST_TEST(liveai::anthropic_finish_reason("tool_use") == liveai::finish_reason::tool_calls);
 }
 
 BOOST_AUTO_TEST_CASE(overloaded_before_the_first_token_is_retried)
@@ -685,7 +818,7 @@ BOOST_AUTO_TEST_CASE(each_rule_with_every_byte_split)
         {"anthropic/stream_cut_no_stop.http", "Never ends", error::upstream_protocol, {}, false, false, "cut off"},
         {"anthropic/stream_stop_without_reason.http", "Half", error::upstream_protocol, {}, false, false, "without a finish"},
         {"anthropic/stream_overloaded_inside.http", "Partial", error::upstream_unavailable, {}, true, false, "Overloaded"},
-        {"anthropic/stream_tool_use.http", "Let me check.", error::provider_error, {}, false, false, "stop_reason tool_use"},
+        {"anthropic/stream_tool_use.http", "Let me check.", {}, liveai::finish_reason::tool_calls, false, true, ""},
     };
     replay_upstream up(replay_upstream::tls_mode::none);
     BOOST_TEST_MESSAGE("| fixture | ends with | usage |");

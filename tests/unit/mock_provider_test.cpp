@@ -1,5 +1,6 @@
 #include <liveai/detail/utf8.hpp>
 #include <liveai/error.hpp>
+#include <liveai/engine.hpp>
 #include <liveai/providers/mock_provider.hpp>
 
 #include "../support/run_coro.hpp"
@@ -13,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <variant>
 
@@ -262,6 +264,51 @@ BOOST_AUTO_TEST_CASE(zero_delay_does_not_starve_other_coroutines)
     run_coro(ioc, consumer());
     // The ticker ran at least once per yield_every tokens while the mock streamed.
     BOOST_TEST(ticks_when_done >= 2000u / mock_provider::yield_every - 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(mock_typed_deltas)
+
+BOOST_AUTO_TEST_CASE(reasoning_then_text_then_a_tool_call_in_fragments)
+{
+    mock_settings s;
+    s.text = "Looking it up.";
+    s.echo_words = 0;
+    s.reasoning = "The user wants the weather.";
+    s.tool_name = "get_weather";
+    s.tool_arguments = R"({"city": "Zürich", "unit": "celsius"})";
+    mock_provider p(s, request{"weather?"});
+    boost::asio::io_context ioc;
+    std::vector<liveai::token_kind> kinds;
+    liveai::collect_result whole;
+    std::vector<std::string> ids;
+    auto read = [&]() -> boost::asio::awaitable<void> {
+        while (auto t = co_await p.next()) {
+            kinds.push_back(t->kind);
+            if (t->kind == liveai::token_kind::tool_call) {
+                BOOST_TEST(t->text.size() <= 8u);
+                BOOST_TEST(liveai::detail::is_valid_utf8(t->text));  // never splits ü
+                ids.emplace_back(t->id);
+            }
+            whole.add(*t);
+        }
+    };
+    run_coro(ioc, read());
+    BOOST_TEST(whole.reasoning == "The user wants the weather.");
+    BOOST_TEST(whole.text == "Looking it up.");
+    BOOST_REQUIRE(whole.tool_calls.size() == 1u);
+    BOOST_TEST(whole.tool_calls[0].id == "call_mock_0");
+    BOOST_TEST(whole.tool_calls[0].name == "get_weather");
+    BOOST_TEST(whole.tool_calls[0].arguments == s.tool_arguments);
+    BOOST_TEST(p.finish_reason() == liveai::finish_reason::tool_calls);
+    // Kinds in order: reasoning, text, tool call; id only on the first fragment.
+    const auto stage = [](liveai::token_kind k) { return k == liveai::token_kind::reasoning ? 0 : k == liveai::token_kind::text ? 1 : 2; };
+    BOOST_TEST(std::is_sorted(kinds.begin(), kinds.end(), [&](auto a, auto b) { return stage(a) < stage(b); }));
+    BOOST_TEST((kinds.front() == liveai::token_kind::reasoning));
+    BOOST_TEST(ids.size() > 1u);
+    BOOST_TEST(ids.front() == "call_mock_0");
+    BOOST_TEST(std::all_of(ids.begin() + 1, ids.end(), [](const std::string& id) { return id.empty(); }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

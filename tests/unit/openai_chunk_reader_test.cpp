@@ -44,7 +44,7 @@ BOOST_AUTO_TEST_CASE(content_finish_and_usage)
     BOOST_TEST(!c.has_content);
     BOOST_TEST((c.finish == finish_reason::length));
     BOOST_TEST((read_ok(R"({"choices":[{"finish_reason":"content_filter"}]})").finish == finish_reason::content_filter));
-    BOOST_TEST((read_ok(R"({"choices":[{"finish_reason":"tool_calls"}]})").finish == finish_reason::stop));
+    BOOST_TEST((read_ok(R"({"choices":[{"finish_reason":"tool_calls"}]})").finish == finish_reason::tool_calls));
 
     c = read_ok(R"({"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":256,"total_tokens":265}})");
     BOOST_TEST(!c.has_choice);

@@ -11,12 +11,13 @@
 
 namespace liveai::client {
 
-enum class event_type { chunk, complete, error };
+// reasoning and tool_call: contract v1.1.
+enum class event_type { chunk, complete, error, reasoning, tool_call };
 
 struct stream_event {
     event_type type = event_type::chunk;
     std::string id;  // "<stream_id>.<seq>"
-    // chunk
+    // chunk, reasoning (text), tool_call (below)
     std::uint64_t index = 0;
     std::string text;
     // complete
@@ -28,7 +29,12 @@ struct stream_event {
     std::string message;
     bool retryable = false;
 
-    bool terminal() const noexcept { return type != event_type::chunk; }
+    // tool_call: `index` is the call's, `text` a fragment of its arguments;
+    // id and name are set in a call's first fragment.
+    std::string tool_call_id;
+    std::string tool_name;
+
+    bool terminal() const noexcept { return type == event_type::complete || type == event_type::error; }
 };
 
 // Parses an event's JSON payload (`type` names it: chunk, complete or error).

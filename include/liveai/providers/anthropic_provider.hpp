@@ -9,6 +9,11 @@
 #include <liveai/request.hpp>
 
 #include <optional>
+#include <vector>
+
+namespace boost::json {
+class value;
+}
 
 namespace liveai {
 
@@ -22,16 +27,24 @@ public:
     anthropic_provider(upstream_settings settings, std::string model, std::string system_prompt, request req);
 
 protected:
-    event_action on_event(std::string_view data, std::string& text) override;
+    event_action on_event(std::string_view data, delta_sink& out) override;
 
 private:
+    struct tool_block {
+        std::int64_t block;  // the content block's index
+        bool has_input;      // a non-empty input_json_delta came
+    };
+    // The tool call (0, 1, ...) a content block index carries, if any.
+    std::optional<std::uint32_t> call_of(const boost::json::value* block_index) const noexcept;
+
     std::optional<std::uint64_t> input_tokens_;
+    std::vector<tool_block> calls_;
 };
 
 // stop_reason as the contract's finish_reason: end_turn, stop_sequence and
 // pause_turn -> stop; max_tokens -> length; refusal -> content_filter;
-// nullopt for tool_use, which a block cannot stream yet.
-std::optional<liveai::finish_reason> anthropic_finish_reason(std::string_view stop_reason) noexcept;
+// tool_use -> tool_calls.
+liveai::finish_reason anthropic_finish_reason(std::string_view stop_reason) noexcept;
 
 // An error event's error.type as the contract's error: overloaded_error and
 // api_error -> upstream_unavailable, rate_limit_error -> upstream_rate_limited,

@@ -12,8 +12,11 @@ public:
     gemini_provider(upstream_settings settings, std::string model, std::string system_prompt, request req);
 
 protected:
-    event_action on_event(std::string_view data, std::string& text) override;
+    event_action on_event(std::string_view data, delta_sink& out) override;
     stream_error error_from_response(unsigned status, std::string_view body) const override;
+
+private:
+    std::uint32_t calls_ = 0;  // function calls so far
 };
 
 // Gemini's finishReason as the contract's finish_reason: STOP -> stop,

@@ -43,7 +43,38 @@ protected:
         std::vector<std::pair<std::string, std::string>> headers;
     };
 
-    enum class event_action { skip, token, end };
+    enum class event_action { more, end };  // end: only for an event with no delta
+    static constexpr std::size_t max_tool_calls = 128;  // in one answer
+
+    // Where on_event puts the deltas one upstream event carries: usually
+    // one, sometimes none (a usage event) or several (text and a tool call).
+    // Their buffers are reused, so a steady stream allocates nothing here.
+    class delta_sink {
+    public:
+        void text(std::string_view t) { add(token_kind::text).text.assign(t); }
+        // Swaps `t` with the delta's buffer: no copy (the caller gets a
+        // buffer back to fill next time).
+        void text_swap(std::string& t) { add(token_kind::text).text.swap(t); }
+        void reasoning(std::string_view t) { add(token_kind::reasoning).text.assign(t); }
+        // A fragment of tool call `index` (0, 1, ... in the order the calls
+        // start); id and name in its first fragment.
+        void tool_call(std::uint32_t index, std::string_view id, std::string_view name, std::string_view arguments);
+
+    private:
+        friend class http_stream_provider;
+        struct delta {
+            token_kind kind = token_kind::text;
+            std::uint32_t index = 0;
+            std::string text, id, name;
+        };
+        delta& add(token_kind kind);
+        bool empty() const noexcept { return next_ == count_; }
+        token take() noexcept;
+
+        std::vector<delta> deltas_;
+        std::size_t count_ = 0;  // filled
+        std::size_t next_ = 0;   // taken
+    };
 
     // Throws stream_error on a config problem (bad base_url, missing key).
     http_stream_provider(std::string provider_name, upstream_settings settings);
@@ -55,13 +86,14 @@ protected:
     const upstream_settings& settings() const noexcept;
 
     // One SSE event's data (or, for text the upstream sent outside SSE
-    // framing, that raw text). Return token (with `text` filled: whole UTF-8),
-    // skip, or end (the upstream's end marker); throw stream_error for
-    // in-stream errors. Call set_finish when the upstream names a finish
+    // framing, that raw text). Put its deltas (whole UTF-8) into `out`;
+    // return end for the upstream's end marker, else more; throw
+    // stream_error for in-stream errors. Tool-call arguments are checked
+    // here once the stream ends: not a JSON object is upstream_protocol. Call set_finish when the upstream names a finish
     // reason: the stream is complete only if it did, whether it then ends by a
     // marker, by the end of the body, or by a broken connection; without one,
     // every end is an upstream_protocol error.
-    virtual event_action on_event(std::string_view data, std::string& text) = 0;
+    virtual event_action on_event(std::string_view data, delta_sink& out) = 0;
 
     // An HTTP error response as the contract's error, upstream message kept.
     virtual stream_error error_from_response(unsigned status, std::string_view body) const;
@@ -86,6 +118,8 @@ private:
     void end_cancelled() noexcept;
     void close_upstream() noexcept;
     void finish_stream();
+    token deliver();
+    void check_tool_calls() const;
     void end_of_body();
     [[noreturn]] void fail_with(const stream_error& e);
 
@@ -94,7 +128,9 @@ private:
     liveai::finish_reason finish_ = liveai::finish_reason::stop;
     bool finish_seen_ = false;
     std::optional<liveai::usage> upstream_usage_;
-    std::string text_;
+    delta_sink deltas_;
+    // Each tool call's arguments so far, to check them at the end.
+    std::vector<std::string> tool_arguments_;
 };
 
 }  // namespace liveai

@@ -48,6 +48,10 @@ private:
     std::size_t echo_pos_ = 0;
     std::size_t text_pos_ = 0;
     std::uint32_t echo_total_ = 0;
+    std::uint32_t reasoning_total_ = 0;  // the first tokens
+    std::uint32_t tool_first_ = 0;       // tool-call fragments are tokens [tool_first_, total_)
+    std::size_t reasoning_pos_ = 0;
+    std::size_t tool_pos_ = 0;
     std::uint32_t total_ = 0;
     std::uint32_t emitted_ = 0;
     std::uint64_t text_rng_;

@@ -29,6 +29,13 @@ struct mock_settings {
     std::optional<bool> fail_retryable;  // default: the code's own
     liveai::finish_reason finish = liveai::finish_reason::stop;
     std::uint64_t seed = 0;
+    // Reasoning to stream (split into words, kind reasoning) before the answer.
+    std::optional<std::string> reasoning;
+    // A tool call to stream after the answer (its arguments, a JSON object,
+    // in fragments of at most 8 bytes); the stream then ends with
+    // finish_reason tool_calls. Its id is "call_mock_0".
+    std::optional<std::string> tool_name;
+    std::string tool_arguments = "{}";
 };
 
 }  // namespace liveai

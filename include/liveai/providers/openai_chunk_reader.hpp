@@ -1,6 +1,6 @@
 // Reads the members of an OpenAI chat-completions chunk that a stream needs
-// (choices[0].delta.content, choices[0].finish_reason, usage, and whether it
-// is an error object) with Boost.JSON's event parser: no DOM, the content
+// (choices[0].delta: content, reasoning_content / reasoning, tool_calls;
+// choices[0].finish_reason, usage, and whether it is an error object) with Boost.JSON's event parser: no DOM, the content
 // unescaped straight into the caller's buffer, nothing allocated per chunk
 // once that buffer has grown. Sans-I/O.
 #pragma once
@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace liveai::providers {
 
@@ -23,6 +24,20 @@ struct openai_chunk {
     bool bad_choice = false;
     bool has_content = false;  // delta.content was a string
     std::string content;       // unescaped
+    // delta.reasoning_content (vLLM, DeepSeek) or delta.reasoning (Ollama,
+    // OpenRouter, llama.cpp): empty when neither was a string.
+    std::string reasoning;
+    // delta.tool_calls[i]: {index, id, function: {name, arguments}}; only
+    // the first tool_call_count entries are this chunk's (the rest are
+    // buffers kept for reuse).
+    struct tool_call_delta {
+        std::int64_t index = -1;  // -1: missing or not an integer
+        std::string id;
+        std::string name;
+        std::string arguments;
+    };
+    std::vector<tool_call_delta> tool_calls;
+    std::size_t tool_call_count = 0;
     std::optional<finish_reason> finish;
     std::optional<liveai::usage> usage;  // when usage was an object
     // {"error": …} (OpenAI, vLLM, llama.cpp) or vLLM's {"object": "error", …}:

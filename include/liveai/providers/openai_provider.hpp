@@ -18,7 +18,7 @@ public:
     openai_provider(upstream_settings settings, std::string model, std::string system_prompt, request req);
 
 protected:
-    event_action on_event(std::string_view data, std::string& text) override;
+    event_action on_event(std::string_view data, delta_sink& out) override;
 
 private:
     providers::openai_chunk_reader reader_;

@@ -31,6 +31,7 @@ struct upstream_settings {
     std::chrono::milliseconds retry_base{250};
     std::chrono::milliseconds retry_max{8'000};
     std::size_t max_event_bytes = 1 << 20;  // one SSE event from the upstream
+    std::size_t max_tool_call_bytes = 1 << 20;  // the arguments of one tool call, all fragments
     std::size_t pool_size = 16;             // idle keep-alive connections per host and thread
     std::optional<double> temperature;
     std::optional<std::uint32_t> max_tokens;

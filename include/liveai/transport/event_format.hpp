@@ -20,6 +20,12 @@ void append_json_string(std::string& out, std::string_view text);
 // JSON payloads shared by both transports. With `type` set, a leading
 // "type" member is added (the WebSocket form).
 void append_chunk_json(std::string& out, std::uint64_t index, std::string_view text, bool with_type);
+// v1.1: a reasoning delta ({"index","text"}; index counts reasoning events
+// from 0), and a tool-call fragment ({"index","id","name","arguments"}; index
+// is the call's; id and name only when set, i.e. in a call's first fragment).
+void append_reasoning_json(std::string& out, std::uint64_t index, std::string_view text, bool with_type);
+void append_tool_call_json(std::string& out, std::uint64_t index, std::string_view id, std::string_view name,
+                           std::string_view arguments, bool with_type);
 // `usage` is written as null when the provider reported none.
 void append_complete_json(std::string& out, finish_reason reason, const std::optional<usage>& u, std::uint64_t chunks,
                           bool with_type);
