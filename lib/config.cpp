@@ -1,6 +1,7 @@
 #include <liveai/config.hpp>
 
 #include <liveai/provider_registry.hpp>
+#include <liveai/request_json.hpp>
 #include <liveai/settings_reader.hpp>
 
 #include <toml++/toml.h>
@@ -345,6 +346,22 @@ void read_block(table_reader& r, block_config& b, const provider_registry& provi
     r.string("system_prompt", b.system_prompt, 1 << 20);
     r.boolean("streaming", b.streaming);
     r.integer("max_prompt_bytes", b.max_prompt_bytes, 1, 16 << 20);
+    r.integer("max_messages", b.max_messages, 1, 100'000);
+    if (const auto* node = r.get("client_options")) {
+        const auto* list = node->as_array();
+        if (!list) {
+            r.wrong_type(*node, "client_options", "an array of option names");
+        } else {
+            for (const auto& item : *list) {
+                const auto* name = item.as_string();
+                if (!name || !is_request_option(name->get()))
+                    r.problems().add(item.source(), r.key_path("client_options"),
+                                     "each must be one of max_tokens, temperature, top_p, stop, seed");
+                else if (std::find(b.client_options.begin(), b.client_options.end(), name->get()) == b.client_options.end())
+                    b.client_options.push_back(name->get());
+            }
+        }
+    }
     r.millis("first_token_timeout_ms", b.deadlines.first_token, 0);
     r.millis("idle_timeout_ms", b.deadlines.idle, 0);
     r.millis("total_timeout_ms", b.deadlines.total, 0);

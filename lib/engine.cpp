@@ -4,6 +4,7 @@
 #include <liveai/error.hpp>
 #include <liveai/compose/deadline_stream.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace liveai {
@@ -79,15 +80,79 @@ const block_config& engine::require(std::string_view name) const
     throw stream_error(error::unknown_block, "no block named \"" + shown + "\" is configured");
 }
 
-void engine::validate(const block_config& block, const request& req)
+namespace {
+
+void check_text(std::string_view text, const std::string& where)
 {
-    if (req.prompt.empty()) throw stream_error(error::invalid_prompt, "prompt must not be empty");
-    if (req.prompt.size() > block.max_prompt_bytes)
-        throw stream_error(error::prompt_too_large, "prompt is " + std::to_string(req.prompt.size()) + " bytes; block \"" +
-                                                        block.name + "\" accepts at most " +
-                                                        std::to_string(block.max_prompt_bytes));
-    if (const auto bad = detail::find_invalid_utf8(req.prompt); bad != std::string_view::npos)
-        throw stream_error(error::invalid_prompt, "prompt is not valid UTF-8 (at byte " + std::to_string(bad) + ")");
+    if (const auto bad = detail::find_invalid_utf8(text); bad != std::string_view::npos)
+        throw stream_error(error::invalid_prompt, where + " is not valid UTF-8 (at byte " + std::to_string(bad) + ")");
+}
+
+void refuse_option(const block_config& block, const request_options& o)
+{
+    const auto allowed = [&](std::string_view name) {
+        return std::find(block.client_options.begin(), block.client_options.end(), name) != block.client_options.end();
+    };
+    const auto check = [&](bool set, std::string_view name) {
+        if (set && !allowed(name))
+            throw stream_error(error::invalid_request, "options." + std::string(name) + ": block \"" + block.name +
+                                                           "\" does not let clients set it (its client_options: " +
+                                                           (block.client_options.empty() ? std::string("none") : [&] {
+                                                               std::string all;
+                                                               for (const auto& n : block.client_options) all += (all.empty() ? "" : ", ") + n;
+                                                               return all;
+                                                           }()) + ")");
+    };
+    check(o.max_tokens.has_value(), "max_tokens");
+    check(o.temperature.has_value(), "temperature");
+    check(o.top_p.has_value(), "top_p");
+    check(!o.stop.empty(), "stop");
+    check(o.seed.has_value(), "seed");
+}
+
+}  // namespace
+
+void engine::validate(const block_config& block, request& req)
+{
+    if (req.messages.empty()) {
+        if (req.prompt.empty()) throw stream_error(error::invalid_prompt, "prompt must not be empty");
+        check_text(req.prompt, "prompt");
+        if (req.prompt.size() > block.max_prompt_bytes)
+            throw stream_error(error::prompt_too_large, "prompt is " + std::to_string(req.prompt.size()) + " bytes; block \"" +
+                                                            block.name + "\" accepts at most " +
+                                                            std::to_string(block.max_prompt_bytes));
+        req.messages.push_back(message{message_role::user, std::move(req.prompt), {}, {}});
+        req.prompt.clear();
+    } else {
+        if (!req.prompt.empty()) throw stream_error(error::invalid_request, "send either prompt or messages, not both");
+        if (req.messages.size() > block.max_messages)
+            throw stream_error(error::invalid_request, "messages: " + std::to_string(req.messages.size()) + " messages; block \"" +
+                                                           block.name + "\" accepts at most " + std::to_string(block.max_messages));
+    }
+    refuse_option(block, req.options);
+    std::size_t bytes = 0;
+    std::vector<std::string_view> call_ids;
+    for (std::size_t i = 0; i < req.messages.size(); ++i) {
+        const auto& m = req.messages[i];
+        const auto where = "messages[" + std::to_string(i) + "]";
+        check_text(m.content, where + ".content");
+        bytes += m.content.size() + m.tool_call_id.size();
+        for (const auto& c : m.tool_calls) {
+            bytes += c.id.size() + c.name.size() + c.arguments.size();
+            call_ids.push_back(c.id);
+        }
+        if (m.role == message_role::tool &&
+            std::find(call_ids.begin(), call_ids.end(), std::string_view(m.tool_call_id)) == call_ids.end())
+            throw stream_error(error::invalid_request, where + ".tool_call_id: \"" + m.tool_call_id.substr(0, 64) +
+                                                           "\" answers no tool call of an earlier assistant message");
+    }
+    for (const auto& t : req.tools) bytes += t.name.size() + t.description.size() + t.parameters.size();
+    for (const auto& s : req.options.stop) bytes += s.size();
+    if (bytes > block.max_prompt_bytes)
+        throw stream_error(error::prompt_too_large, "the conversation is " + std::to_string(bytes) + " bytes; block \"" +
+                                                        block.name + "\" accepts at most " + std::to_string(block.max_prompt_bytes));
+    if (last_user_text(req).empty() && req.messages.back().role != message_role::tool)
+        throw stream_error(error::invalid_prompt, "the conversation has no user message to answer");
 }
 
 std::unique_ptr<token_stream> engine::open(const block_config& block, request req) const

@@ -18,6 +18,7 @@ bool valid_provider_name(std::string_view name) noexcept
 // A provider's settings are the block's table of that name, so a name may
 // not be one of the block's own keys.
 constexpr std::string_view block_keys[] = {"provider", "model", "system_prompt", "streaming", "max_prompt_bytes",
+                                           "max_messages", "client_options",
                                            "first_token_timeout_ms", "idle_timeout_ms", "total_timeout_ms",
                                            "on_disconnect", "resume_grace_ms"};
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace liveai {
 
@@ -31,7 +32,11 @@ struct block_config {
     std::string model = "mock-1";
     std::string system_prompt;
     bool streaming = false;  // streaming is opt-in; collect always works
-    std::size_t max_prompt_bytes = 32 * 1024;
+    std::size_t max_prompt_bytes = 32 * 1024;  // the whole conversation: every message, tool and option
+    std::size_t max_messages = 256;
+    // The request options a client may set (max_tokens, temperature, top_p,
+    // stop, seed); any other is refused with invalid_request.
+    std::vector<std::string> client_options;
     liveai::deadlines deadlines;
     disconnect_policy on_disconnect = disconnect_policy::cancel;
     std::chrono::milliseconds resume_grace{30'000};  // detach: how long to wait for the client

@@ -62,8 +62,12 @@ public:
     // A stream of any block, streaming opted in or not (what collect uses).
     std::unique_ptr<token_stream> open(const block_config& block, request req) const;
 
-    // Checks a prompt against a block's limits; throws stream_error.
-    static void validate(const block_config& block, const request& req);
+    // Checks a request against a block's limits and makes a prompt its one
+    // user message; throws stream_error: invalid_prompt (empty, not UTF-8),
+    // prompt_too_large (the whole conversation over max_prompt_bytes),
+    // invalid_request (over max_messages, an option the block does not let
+    // clients set, a tool message answering no call).
+    static void validate(const block_config& block, request& req);
 
 private:
     const block_config& require(std::string_view name) const;

@@ -28,12 +28,65 @@ liveai::error anthropic_error(std::string_view type) noexcept
 anthropic_provider::anthropic_provider(upstream_settings settings, std::string model, std::string system_prompt, request req)
     : http_stream_provider("anthropic", std::move(settings))
 {
+    if (req.messages.empty() && !req.prompt.empty()) req.messages.push_back(message{message_role::user, std::move(req.prompt), {}, {}});
+    // Anthropic: the system text apart; a call as a tool_use block of the
+    // assistant turn, its result as a tool_result block of a user turn (the
+    // results of parallel calls in one turn).
+    std::string system = system_prompt;
+    json::array messages;
+    for (const auto& m : req.messages) {
+        if (m.role == message_role::system) {
+            system += (system.empty() ? "" : "\n\n") + m.content;
+            continue;
+        }
+        if (m.role == message_role::tool) {
+            json::object result{{"type", "tool_result"}, {"tool_use_id", m.tool_call_id}, {"content", m.content}};
+            auto* last = messages.empty() ? nullptr : &messages.back().as_object();
+            if (last && last->at("role") == "user" && last->at("content").is_array() &&
+                last->at("content").as_array().back().as_object().at("type") == "tool_result") {
+                (*last)["content"].as_array().push_back(std::move(result));
+            } else {
+                messages.push_back(json::object{{"role", "user"}, {"content", json::array{std::move(result)}}});
+            }
+            continue;
+        }
+        if (m.role == message_role::assistant && !m.tool_calls.empty()) {
+            json::array content;
+            if (!m.content.empty()) content.push_back(json::object{{"type", "text"}, {"text", m.content}});
+            for (const auto& c : m.tool_calls)
+                content.push_back(json::object{{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", json::parse(c.arguments)}});
+            messages.push_back(json::object{{"role", "assistant"}, {"content", std::move(content)}});
+            continue;
+        }
+        messages.push_back(json::object{{"role", to_string(m.role)}, {"content", m.content}});
+    }
+    const auto& o = req.options;
     json::object body{{"model", model},
-                      {"max_tokens", this->settings().max_tokens.value_or(default_max_tokens)},
-                      {"messages", json::array{json::object{{"role", "user"}, {"content", req.prompt}}}},
+                      {"max_tokens", o.max_tokens.value_or(this->settings().max_tokens.value_or(default_max_tokens))},
+                      {"messages", std::move(messages)},
                       {"stream", true}};
-    if (!system_prompt.empty()) body["system"] = system_prompt;
-    if (this->settings().temperature) body["temperature"] = *this->settings().temperature;
+    if (!system.empty()) body["system"] = system;
+    if (const auto t = o.temperature ? o.temperature : this->settings().temperature) body["temperature"] = std::min(*t, 1.0);
+    if (o.top_p) body["top_p"] = *o.top_p;
+    // No seed in the Messages API: a block that lets clients set one sends it nowhere.
+    if (!o.stop.empty()) {
+        json::array stop;
+        for (const auto& s : o.stop) stop.push_back(json::string(s));
+        body["stop_sequences"] = std::move(stop);
+    }
+    if (!req.tools.empty()) {
+        json::array tools;
+        for (const auto& t : req.tools) {
+            json::object tool{{"name", t.name}};
+            if (!t.description.empty()) tool["description"] = t.description;
+            tool["input_schema"] = t.parameters.empty() ? json::value(json::object{{"type", "object"}}) : json::parse(t.parameters);
+            tools.push_back(std::move(tool));
+        }
+        body["tools"] = std::move(tools);
+    }
+    if (req.tool_choice == "auto" || req.tool_choice == "none") body["tool_choice"] = json::object{{"type", req.tool_choice}};
+    else if (req.tool_choice == "required") body["tool_choice"] = json::object{{"type", "any"}};
+    else if (!req.tool_choice.empty()) body["tool_choice"] = json::object{{"type", "tool"}, {"name", req.tool_choice}};
 
     request_spec spec;
     spec.path_and_query = "/messages";

@@ -20,14 +20,74 @@ liveai::finish_reason gemini_finish_reason(std::string_view reason) noexcept
 gemini_provider::gemini_provider(upstream_settings settings, std::string model, std::string system_prompt, request req)
     : http_stream_provider("gemini", std::move(settings))
 {
-    json::object body{{"contents", json::array{json::object{{"role", "user"},
-                                                             {"parts", json::array{json::object{{"text", req.prompt}}}}}}}};
-    if (!system_prompt.empty())
-        body["systemInstruction"] = json::object{{"parts", json::array{json::object{{"text", system_prompt}}}}};
+    if (req.messages.empty() && !req.prompt.empty()) req.messages.push_back(message{message_role::user, std::move(req.prompt), {}, {}});
+    // Gemini: the system text apart, roles user and model, a call's result
+    // as a functionResponse part (by the call's name) in a user turn; the
+    // results of parallel calls in one turn.
+    std::string system = system_prompt;
+    json::array contents;
+    const auto name_of_call = [&](const std::string& id) -> std::string {
+        for (const auto& m : req.messages)
+            for (const auto& c : m.tool_calls)
+                if (c.id == id) return c.name;
+        return id;
+    };
+    for (const auto& m : req.messages) {
+        if (m.role == message_role::system) {
+            system += (system.empty() ? "" : "\n\n") + m.content;
+            continue;
+        }
+        json::array parts;
+        if (m.role == message_role::tool) {
+            boost::system::error_code ec;
+            auto result = json::parse(m.content, ec);
+            json::object response = !ec && result.is_object() ? std::move(result.as_object()) : json::object{{"content", m.content}};
+            parts.push_back(json::object{{"functionResponse", json::object{{"name", name_of_call(m.tool_call_id)}, {"response", std::move(response)}}}});
+        } else {
+            if (!m.content.empty()) parts.push_back(json::object{{"text", m.content}});
+            for (const auto& c : m.tool_calls)
+                parts.push_back(json::object{{"functionCall", json::object{{"name", c.name}, {"args", json::parse(c.arguments)}}}});
+        }
+        const char* role = m.role == message_role::assistant ? "model" : "user";
+        if (m.role == message_role::tool && !contents.empty() && contents.back().as_object().at("role") == "user" &&
+            contents.back().as_object().at("parts").as_array().front().as_object().contains("functionResponse")) {
+            for (auto& p : parts) contents.back().as_object()["parts"].as_array().push_back(std::move(p));
+            continue;
+        }
+        contents.push_back(json::object{{"role", role}, {"parts", std::move(parts)}});
+    }
+    json::object body{{"contents", std::move(contents)}};
+    if (!system.empty()) body["systemInstruction"] = json::object{{"parts", json::array{json::object{{"text", system}}}}};
     json::object generation;
-    if (this->settings().temperature) generation["temperature"] = *this->settings().temperature;
-    if (this->settings().max_tokens) generation["maxOutputTokens"] = *this->settings().max_tokens;
+    const auto& o = req.options;
+    if (const auto t = o.temperature ? o.temperature : this->settings().temperature) generation["temperature"] = *t;
+    if (const auto n = o.max_tokens ? o.max_tokens : this->settings().max_tokens) generation["maxOutputTokens"] = *n;
+    if (o.top_p) generation["topP"] = *o.top_p;
+    if (o.seed) generation["seed"] = *o.seed;
+    if (!o.stop.empty()) {
+        json::array stop;
+        for (const auto& s : o.stop) stop.push_back(json::string(s));
+        generation["stopSequences"] = std::move(stop);
+    }
     if (!generation.empty()) body["generationConfig"] = std::move(generation);
+    if (!req.tools.empty()) {
+        json::array declarations;
+        for (const auto& t : req.tools) {
+            json::object fn{{"name", t.name}};
+            if (!t.description.empty()) fn["description"] = t.description;
+            if (!t.parameters.empty()) fn["parameters"] = json::parse(t.parameters);
+            declarations.push_back(std::move(fn));
+        }
+        body["tools"] = json::array{json::object{{"functionDeclarations", std::move(declarations)}}};
+    }
+    if (!req.tool_choice.empty()) {
+        json::object config;
+        if (req.tool_choice == "auto") config["mode"] = "AUTO";
+        else if (req.tool_choice == "none") config["mode"] = "NONE";
+        else if (req.tool_choice == "required") config["mode"] = "ANY";
+        else config = json::object{{"mode", "ANY"}, {"allowedFunctionNames", json::array{json::string(req.tool_choice)}}};
+        body["toolConfig"] = json::object{{"functionCallingConfig", std::move(config)}};
+    }
 
     request_spec spec;
     spec.path_and_query = "/models/" + model + ":streamGenerateContent?alt=sse";

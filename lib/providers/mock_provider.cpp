@@ -1,6 +1,7 @@
 #include <liveai/providers/mock_provider.hpp>
 
 #include <liveai/detail/utf8.hpp>
+#include <liveai/request.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -58,12 +59,27 @@ bool is_blank(std::string_view s) noexcept
 
 }  // namespace
 
+namespace {
+
+// What the mock echoes: the prompt, the last user message, or (answering a
+// tool call) the tool's result.
+std::string echoed(request& req)
+{
+    if (req.messages.empty()) return std::move(req.prompt);
+    if (req.messages.back().role == message_role::tool) return req.messages.back().content;
+    return std::string(last_user_text(req));
+}
+
+}  // namespace
+
 mock_provider::mock_provider(mock_settings settings, request req)
     : settings_(std::move(settings)),
-      prompt_(std::move(req.prompt)),
+      prompt_(echoed(req)),
       text_rng_(settings_.seed ^ fnv1a(prompt_)),
       jitter_rng_(~settings_.seed ^ (fnv1a(prompt_) * 31))
 {
+    // After a tool's result the mock answers in text: no call again.
+    if (!req.messages.empty() && req.messages.back().role == message_role::tool) settings_.tool_name.reset();
     std::uint32_t prompt_words = 0;
     for (std::size_t pos = 0;;) {
         const auto seg = detail::next_segment(prompt_, pos, max_segment_bytes);

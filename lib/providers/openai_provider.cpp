@@ -40,13 +40,53 @@ openai_provider::openai_provider(upstream_settings settings, std::string model, 
 {
     json::array messages;
     if (!system_prompt.empty()) messages.push_back(json::object{{"role", "system"}, {"content", system_prompt}});
-    messages.push_back(json::object{{"role", "user"}, {"content", req.prompt}});
+    if (req.messages.empty() && !req.prompt.empty()) req.messages.push_back(message{message_role::user, std::move(req.prompt), {}, {}});
+    for (const auto& m : req.messages) {
+        json::object out{{"role", to_string(m.role)}};
+        if (m.role == message_role::assistant && !m.tool_calls.empty()) {
+            json::array calls;
+            for (const auto& c : m.tool_calls)
+                calls.push_back(json::object{{"id", c.id},
+                                             {"type", "function"},
+                                             {"function", json::object{{"name", c.name}, {"arguments", c.arguments}}}});
+            out["tool_calls"] = std::move(calls);
+            out["content"] = m.content.empty() ? json::value(nullptr) : json::value(m.content);
+        } else {
+            out["content"] = m.content;
+        }
+        if (m.role == message_role::tool) out["tool_call_id"] = m.tool_call_id;
+        messages.push_back(std::move(out));
+    }
     json::object body{{"model", model},
                       {"messages", std::move(messages)},
                       {"stream", true},
                       {"stream_options", json::object{{"include_usage", true}}}};
-    if (this->settings().temperature) body["temperature"] = *this->settings().temperature;
-    if (this->settings().max_tokens) body[this->settings().max_tokens_field] = *this->settings().max_tokens;
+    // A client's options (where the block allows them) over the block's.
+    const auto& o = req.options;
+    if (const auto t = o.temperature ? o.temperature : this->settings().temperature) body["temperature"] = *t;
+    if (const auto n = o.max_tokens ? o.max_tokens : this->settings().max_tokens) body[this->settings().max_tokens_field] = *n;
+    if (o.top_p) body["top_p"] = *o.top_p;
+    if (o.seed) body["seed"] = *o.seed;
+    if (!o.stop.empty()) {
+        json::array stop;
+        for (const auto& s : o.stop) stop.push_back(json::string(s));
+        body["stop"] = std::move(stop);
+    }
+    if (!req.tools.empty()) {
+        json::array tools;
+        for (const auto& t : req.tools) {
+            json::object fn{{"name", t.name}};
+            if (!t.description.empty()) fn["description"] = t.description;
+            fn["parameters"] = t.parameters.empty() ? json::value(json::object{{"type", "object"}, {"properties", json::object{}}})
+                                                    : json::parse(t.parameters);
+            tools.push_back(json::object{{"type", "function"}, {"function", std::move(fn)}});
+        }
+        body["tools"] = std::move(tools);
+    }
+    if (req.tool_choice == "auto" || req.tool_choice == "none" || req.tool_choice == "required")
+        body["tool_choice"] = req.tool_choice;
+    else if (!req.tool_choice.empty())
+        body["tool_choice"] = json::object{{"type", "function"}, {"function", json::object{{"name", req.tool_choice}}}};
 
     request_spec spec;
     spec.path_and_query = "/chat/completions";

@@ -163,7 +163,7 @@ private:
 
     // Takes one of max_streams and opens the block's stream (streaming or
     // collect alike); on failure returns null with `refused` set.
-    std::unique_ptr<token_stream> open_stream(const block_config& block, std::string prompt,
+    std::unique_ptr<token_stream> open_stream(const block_config& block, liveai::request req,
                                               std::optional<admission_ticket>& ticket,
                                               std::optional<stream_error>& refused);
 
@@ -312,7 +312,7 @@ asio::awaitable<std::optional<request_type>> http_session::read_request()
 }
 
 
-std::unique_ptr<token_stream> http_session::open_stream(const block_config& block, std::string prompt,
+std::unique_ptr<token_stream> http_session::open_stream(const block_config& block, liveai::request req,
                                                        std::optional<admission_ticket>& ticket,
                                                        std::optional<stream_error>& refused)
 {
@@ -327,7 +327,7 @@ std::unique_ptr<token_stream> http_session::open_stream(const block_config& bloc
     }
     try {
         // The streaming opt-in was checked by the router; collect works for every block.
-        return w_.engine.open(block, liveai::request{std::move(prompt)});
+        return w_.engine.open(block, std::move(req));
     } catch (const stream_error& e) {
         ticket.reset();
         refused.emplace(e);
@@ -372,7 +372,7 @@ asio::awaitable<bool> http_session::handle_stream(request_type& req, route& r)
     auto& sr = std::get<stream_request>(read);
     std::optional<admission_ticket> ticket;
     std::optional<stream_error> refused;
-    auto ts = open_stream(*r.block, std::move(sr.prompt), ticket, refused);
+    auto ts = open_stream(*r.block, std::move(sr.request), ticket, refused);
     if (!ts) return send_error(*refused, keep_alive);
     auto record = start_stream(w_, std::move(*ticket), *r.block, std::move(ts), "sse");
     return stream_events(std::move(record), sse_options(req, sr.resumable));
@@ -469,7 +469,7 @@ asio::awaitable<bool> http_session::handle_collect(request_type& req, route& r)
     if (auto* e = std::get_if<route_error>(&read)) return send(error_answer(*e), keep_alive);
     std::optional<admission_ticket> ticket;
     std::optional<stream_error> refused;
-    auto ts = open_stream(*r.block, std::move(std::get<stream_request>(read).prompt), ticket, refused);
+    auto ts = open_stream(*r.block, std::move(std::get<stream_request>(read).request), ticket, refused);
     if (!ts) return send_error(*refused, keep_alive);
     return collect(*r.block, std::move(ts), std::move(*ticket), keep_alive);
 }

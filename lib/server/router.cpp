@@ -1,5 +1,8 @@
 #include "router.hpp"
 
+#include <liveai/error.hpp>
+#include <liveai/request_json.hpp>
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/url/parse_query.hpp>
@@ -166,7 +169,7 @@ std::variant<stream_request, route_error> read_stream_request(route& r, http::ve
     stream_request out;
     if (method == http::verb::get) {
         if (!r.prompt) return route_error{error::invalid_prompt, "missing ?prompt= query parameter"};
-        out.prompt = std::move(*r.prompt);
+        out.request.prompt = std::move(*r.prompt);
         out.resumable = r.resumable;
         return out;
     }
@@ -178,10 +181,12 @@ std::variant<stream_request, route_error> read_stream_request(route& r, http::ve
     const auto json = boost::json::parse(body, ec, &memory);
     if (ec) return route_error{error::invalid_json, "the body is not valid JSON: " + ec.message()};
     const auto* obj = json.if_object();
-    const auto* prompt = obj ? obj->if_contains("prompt") : nullptr;
-    if (!prompt || !prompt->is_string())
-        return route_error{error::invalid_prompt, R"(the body must be a JSON object with a string "prompt")"};
-    out.prompt = std::string(prompt->get_string());
+    if (!obj) return route_error{error::invalid_prompt, R"(the body must be a JSON object with a string "prompt" or a "messages" array)"};
+    try {
+        out.request = request_from_json(*obj);
+    } catch (const stream_error& e) {
+        return route_error{static_cast<liveai::error>(e.code().value()), e.message()};
+    }
     const auto* flag = obj->if_contains("resumable");
     out.resumable = flag && flag->is_bool() && flag->get_bool();
     return out;

@@ -83,7 +83,7 @@ std::variant<route, route_error> route_request(const request_head& head, const r
 // The prompt and options of a stream or collect request: from the route's
 // query for GET, from the JSON body for POST.
 struct stream_request {
-    std::string prompt;
+    liveai::request request;  // a prompt, or a conversation (POST bodies)
     bool resumable = false;
 };
 std::variant<stream_request, route_error> read_stream_request(route& r, boost::beast::http::verb method,

@@ -13,6 +13,7 @@
 #include "subscription.hpp"
 
 #include <liveai/error.hpp>
+#include <liveai/request_json.hpp>
 #include <liveai/transport/event_format.hpp>
 #include <liveai/transport/ws_frame.hpp>
 #include <liveai/transport/ws_message_writer.hpp>
@@ -246,9 +247,11 @@ private:
 
     void start(const boost::json::object& message)
     {
-        const auto* prompt = message.if_contains("prompt");
-        if (!prompt || !prompt->is_string()) {
-            enqueue_error(error::invalid_prompt, R"(a "start" message needs a string "prompt")");
+        liveai::request req;
+        try {
+            req = request_from_json(message);
+        } catch (const stream_error& e) {
+            enqueue_error(static_cast<liveai::error>(e.code().value()), e.message());
             return;
         }
         auto ticket = stream_accounting::admit(w_);
@@ -258,7 +261,7 @@ private:
         }
         std::unique_ptr<token_stream> ts;
         try {
-            ts = w_.engine.stream(block_.name, liveai::request{std::string(prompt->get_string())});
+            ts = w_.engine.stream(block_.name, std::move(req));
         } catch (const stream_error& e) {
             enqueue_error(static_cast<liveai::error>(e.code().value()), e.message(), e.retryable());
             return;

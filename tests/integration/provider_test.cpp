@@ -2,6 +2,7 @@
 #include <liveai/config.hpp>
 #include <liveai/engine.hpp>
 #include <liveai/providers/anthropic_provider.hpp>
+#include <liveai/request_json.hpp>
 #include <liveai/providers/gemini_provider.hpp>
 #include <liveai/providers/openai_provider.hpp>
 
@@ -632,6 +633,108 @@ BOOST_AUTO_TEST_CASE(recorded_tool_call_streams_through_sse)
     BOOST_TEST(collected.at("tool_calls").at(1).at("name").as_string() == "get_time");
     BOOST_TEST(collected.at("tool_calls").at(1).at("arguments").as_string() == R"({"timezone": "Europe/Paris"})");
     BOOST_TEST(!collected.contains("reasoning"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// A conversation with a tool round trip, as each provider's request format.
+BOOST_AUTO_TEST_SUITE(conversation_requests)
+
+namespace {
+
+liveai::request conversation()
+{
+    return liveai::request_from_json(json::parse(R"({
+      "messages": [
+        {"role": "system", "content": "Use metric units."},
+        {"role": "user", "content": "Weather in Paris and Rome?"},
+        {"role": "assistant", "content": "Checking.", "tool_calls": [
+          {"id": "call_p", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+          {"id": "call_r", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Rome\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_p", "content": "{\"temp_c\":18}"},
+        {"role": "tool", "tool_call_id": "call_r", "content": "sunny, 24 C"}
+      ],
+      "options": {"temperature": 0.3, "max_tokens": 50, "top_p": 0.8, "stop": ["END"], "seed": 11},
+      "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather now",
+                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
+      "tool_choice": "auto"
+    })").as_object());
+}
+
+json::object sent_body(replay_upstream& up) { return json::parse(up.requests().back().body).as_object(); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(openai_gets_messages_tools_and_options_as_is)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    up.script({fixture("openai/stream_basic.http")});
+    liveai::openai_provider p(settings_for(up), "gpt-4o-mini", "Be brief.", conversation());
+    BOOST_TEST(!drain(p).failure.has_value());
+    const auto body = sent_body(up);
+    const auto& m = body.at("messages").as_array();
+    BOOST_REQUIRE(m.size() == 6u);  // the block's system prompt first
+    BOOST_TEST(m[0].at("content").as_string() == "Be brief.");
+    BOOST_TEST(m[1].at("role").as_string() == "system");
+    BOOST_TEST(m[3].at("tool_calls").at(1).at("id").as_string() == "call_r");
+    BOOST_TEST(m[3].at("tool_calls").at(1).at("function").at("arguments").as_string() == R"({"city":"Rome"})");
+    BOOST_TEST(m[4].at("role").as_string() == "tool");
+    BOOST_TEST(m[4].at("tool_call_id").as_string() == "call_p");
+    BOOST_TEST(body.at("tools").at(0).at("function").at("parameters").at("type").as_string() == "object");
+    BOOST_TEST(body.at("tool_choice").as_string() == "auto");
+    BOOST_TEST(body.at("temperature").as_double() == 0.3);
+    BOOST_TEST(body.at("max_completion_tokens").as_int64() == 50);
+    BOOST_TEST(body.at("top_p").as_double() == 0.8);
+    BOOST_TEST(body.at("stop").at(0).as_string() == "END");
+    BOOST_TEST(body.at("seed").as_int64() == 11);
+}
+
+BOOST_AUTO_TEST_CASE(gemini_gets_model_turns_function_responses_and_declarations)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    up.script({fixture("gemini/stream_basic.http")});
+    liveai::gemini_provider p(settings_for(up, "localhost", "/v1beta"), "gemini-2.0-flash", "Be brief.", conversation());
+    BOOST_TEST(!drain(p).failure.has_value());
+    const auto body = sent_body(up);
+    BOOST_TEST(body.at("systemInstruction").at("parts").at(0).at("text").as_string() == "Be brief.\n\nUse metric units.");
+    const auto& c = body.at("contents").as_array();
+    BOOST_REQUIRE(c.size() == 3u);  // user, model, one user turn with both results
+    BOOST_TEST(c[1].at("role").as_string() == "model");
+    BOOST_TEST(c[1].at("parts").at(0).at("text").as_string() == "Checking.");
+    BOOST_TEST(c[1].at("parts").at(2).at("functionCall").at("args").at("city").as_string() == "Rome");
+    const auto& results = c[2].at("parts").as_array();
+    BOOST_REQUIRE(results.size() == 2u);
+    BOOST_TEST(results[0].at("functionResponse").at("name").as_string() == "get_weather");
+    BOOST_TEST(results[0].at("functionResponse").at("response").at("temp_c").as_int64() == 18);
+    BOOST_TEST(results[1].at("functionResponse").at("response").at("content").as_string() == "sunny, 24 C");
+    BOOST_TEST(body.at("tools").at(0).at("functionDeclarations").at(0).at("name").as_string() == "get_weather");
+    BOOST_TEST(body.at("toolConfig").at("functionCallingConfig").at("mode").as_string() == "AUTO");
+    const auto& g = body.at("generationConfig");
+    BOOST_TEST(g.at("maxOutputTokens").as_int64() == 50);
+    BOOST_TEST(g.at("topP").as_double() == 0.8);
+    BOOST_TEST(g.at("stopSequences").at(0).as_string() == "END");
+    BOOST_TEST(g.at("seed").as_int64() == 11);
+}
+
+BOOST_AUTO_TEST_CASE(anthropic_gets_tool_use_and_tool_result_blocks)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    up.script({fixture("anthropic/stream_basic.http")});
+    liveai::anthropic_provider p(settings_for(up), "claude-sonnet-4-20250514", "Be brief.", conversation());
+    BOOST_TEST(!drain(p).failure.has_value());
+    const auto body = sent_body(up);
+    BOOST_TEST(body.at("system").as_string() == "Be brief.\n\nUse metric units.");
+    const auto& m = body.at("messages").as_array();
+    BOOST_REQUIRE(m.size() == 3u);
+    BOOST_TEST(m[1].at("content").at(1).at("type").as_string() == "tool_use");
+    BOOST_TEST(m[1].at("content").at(2).at("input").at("city").as_string() == "Rome");
+    BOOST_TEST(m[2].at("role").as_string() == "user");
+    BOOST_TEST(m[2].at("content").at(1).at("tool_use_id").as_string() == "call_r");
+    BOOST_TEST(body.at("tools").at(0).at("input_schema").at("type").as_string() == "object");
+    BOOST_TEST(body.at("tool_choice").at("type").as_string() == "auto");
+    BOOST_TEST(body.at("max_tokens").as_int64() == 50);
+    BOOST_TEST(body.at("stop_sequences").at(0).as_string() == "END");
+    BOOST_TEST(!body.contains("seed"));  // the Messages API has none
 }
 
 BOOST_AUTO_TEST_SUITE_END()

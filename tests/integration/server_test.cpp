@@ -804,4 +804,100 @@ BOOST_AUTO_TEST_CASE(streaming_disabled_and_unknown_block)
     BOOST_CHECK_THROW(ws_client(s.port(), "nope"), boost::system::system_error);
 }
 
+
+// Contract v1.1: a conversation with a tool round trip, over SSE, WebSocket
+// and collect. The mock reasons, says a sentence, calls get_weather; given
+// the tool's result it answers with it.
+BOOST_AUTO_TEST_CASE(a_tool_round_trip_over_sse_websocket_and_collect)
+{
+    test_server s(R"(
+[blocks.tools]
+provider = "mock"
+streaming = true
+[blocks.tools.mock]
+text = "Here it is."
+echo_words = 6
+reasoning = "The user wants the weather."
+tool_name = "get_weather"
+tool_arguments = '{"city": "Paris"}'
+)");
+    const std::string tools = R"("tools": [{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}])";
+    const std::string ask = R"({"messages": [{"role": "user", "content": "Weather in Paris?"}], )" + tools + "}";
+    const std::string answer = R"({"messages": [{"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_mock_0", "type": "function",
+          "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_mock_0", "content": "18 C, sunny"}], )" + tools + "}";
+
+    // SSE: reasoning, chunks, the call's fragments, then complete tool_calls.
+    auto first = parse_sse(post(s.port(), "/api/stream/ai-block/tools", ask).body());
+    std::string reasoning, text, arguments, kinds;
+    for (const auto& e : first.events) {
+        const auto d = data_of(e);
+        if (kinds.empty() || kinds.back() != e.event[0]) kinds += e.event[0];
+        if (e.event == "reasoning") reasoning += d.at("text").as_string();
+        if (e.event == "chunk") text += d.at("text").as_string();
+        if (e.event == "tool_call") {
+            arguments += d.at("arguments").as_string();
+            BOOST_TEST(d.at("index").as_int64() == 0);
+            if (d.contains("name")) BOOST_TEST(d.at("name").as_string() == "get_weather");
+        }
+    }
+    BOOST_TEST(kinds == "rctc");  // reasoning, chunk, tool_call, complete
+    BOOST_TEST(reasoning == "The user wants the weather.");
+    BOOST_TEST(text == "Weather in Paris? Here it is.");
+    BOOST_TEST(arguments == R"({"city": "Paris"})");
+    BOOST_TEST(data_of(first.events.back()).at("finish_reason").as_string() == "tool_calls");
+    BOOST_TEST(data_of(first.events.back()).at("chunks").as_int64() == 6);  // text chunks only
+
+    // The tool's result goes back; the answer is text and ends with stop.
+    auto second = parse_sse(post(s.port(), "/api/stream/ai-block/tools", answer).body());
+    std::string final_text;
+    for (const auto& e : second.events) {
+        BOOST_TEST(e.event != "tool_call");
+        if (e.event == "chunk") final_text += data_of(e).at("text").as_string();
+    }
+    BOOST_TEST(final_text == "18 C, sunny Here it is.");
+    BOOST_TEST(data_of(second.events.back()).at("finish_reason").as_string() == "stop");
+
+    // Collect assembles the same.
+    const auto collected = json::parse(post(s.port(), "/api/ai-block/tools", ask).body()).as_object();
+    BOOST_TEST(collected.at("reasoning").as_string() == "The user wants the weather.");
+    BOOST_TEST(collected.at("text").as_string() == "Weather in Paris? Here it is.");
+    BOOST_TEST(collected.at("finish_reason").as_string() == "tool_calls");
+    BOOST_TEST(collected.at("tool_calls") ==
+               json::parse(R"([{"id": "call_mock_0", "name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}])"));
+    const auto answered = json::parse(post(s.port(), "/api/ai-block/tools", answer).body()).as_object();
+    BOOST_TEST(answered.at("text").as_string() == "18 C, sunny Here it is.");
+    BOOST_TEST(!answered.contains("tool_calls"));
+
+    // WebSocket: the same messages, with "type".
+    ws_client c(s.port(), "tools");
+    c.send(R"({"type": "start", )" + ask.substr(1));
+    const auto got = c.until_terminal();
+    std::string ws_arguments;
+    bool saw_reasoning = false;
+    for (const auto& m : got) {
+        if (m.at("type") == "tool_call") ws_arguments += m.at("arguments").as_string();
+        saw_reasoning = saw_reasoning || m.at("type") == "reasoning";
+    }
+    BOOST_TEST(saw_reasoning);
+    BOOST_TEST(ws_arguments == R"({"city": "Paris"})");
+    BOOST_TEST(got.back().at("finish_reason").as_string() == "tool_calls");
+    c.send(R"({"type": "start", )" + answer.substr(1));
+    const auto last = c.until_terminal();
+    BOOST_TEST(last.back().at("finish_reason").as_string() == "stop");
+
+    // A bad conversation is a 400 naming the field, and an error message on the WebSocket.
+    const auto bad = post(s.port(), "/api/stream/ai-block/tools", R"({"messages": [{"role": "tool", "content": "x"}]})");
+    BOOST_TEST(bad.result_int() == 400);
+    BOOST_TEST(json::parse(bad.body()).at("error").at("message").as_string() ==
+               "messages[0].tool_call_id: a tool message names the call it answers");
+    c.send(R"({"type": "start", "messages": [{"role": "user", "content": "x"}], "options": {"seed": 1}})");
+    const auto refused = c.receive();
+    BOOST_TEST(refused.at("type").as_string() == "error");
+    BOOST_TEST(refused.at("code").as_string() == "invalid_request");
+    BOOST_TEST(refused.at("message").as_string().find("options.seed") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -69,7 +69,7 @@ liveai::provider_registry with_echo()
                 r.problem("separator", "must not contain a line break");
         },
         [](const block_config&, const echo_settings& s, request req) -> std::unique_ptr<token_stream> {
-            return std::make_unique<echo_stream>(s, std::move(req.prompt));
+            return std::make_unique<echo_stream>(s, std::string(liveai::last_user_text(req)));
         });
     return registry;
 }

@@ -150,17 +150,17 @@ BOOST_AUTO_TEST_CASE(stream_requests_read_get_and_post_alike)
 {
     auto r = routed(go(http::verb::get, "/api/stream/ai-block/chat?prompt=caf%C3%A9"));
     auto got = read_stream_request(r, http::verb::get, {});
-    BOOST_TEST(std::get<stream_request>(got).prompt == "caf\xC3\xA9");
+    BOOST_TEST(std::get<stream_request>(got).request.prompt == "caf\xC3\xA9");
 
     auto empty = routed(go(http::verb::get, "/api/stream/ai-block/chat?prompt="));
-    BOOST_TEST(std::get<stream_request>(read_stream_request(empty, http::verb::get, {})).prompt.empty());
+    BOOST_TEST(std::get<stream_request>(read_stream_request(empty, http::verb::get, {})).request.prompt.empty());
 
     auto missing = routed(go(http::verb::get, "/api/stream/ai-block/chat?other=1"));
     BOOST_TEST((refused(read_stream_request(missing, http::verb::get, {})).code == error::invalid_prompt));
 
     auto post = routed(go(http::verb::post, "/api/stream/ai-block/chat"));
     auto body = read_stream_request(post, http::verb::post, R"({"prompt":"hi","resumable":true})");
-    BOOST_TEST(std::get<stream_request>(body).prompt == "hi");
+    BOOST_TEST(std::get<stream_request>(body).request.prompt == "hi");
     BOOST_TEST(std::get<stream_request>(body).resumable);
     BOOST_TEST((refused(read_stream_request(post, http::verb::post, "{nope")).code == error::invalid_json));
     BOOST_TEST((refused(read_stream_request(post, http::verb::post, R"({"prompt":3})")).code == error::invalid_prompt));
