@@ -326,9 +326,64 @@ void read_server(table_reader& r, server::server_config& s)
     r.finish();
 }
 
+void read_disconnect_policy(table_reader& r, block_config& b)
+{
+    std::string policy;
+    if (const auto* node = r.string("on_disconnect", policy)) {
+        if (policy == "cancel") b.on_disconnect = disconnect_policy::cancel;
+        else if (policy == "detach") b.on_disconnect = disconnect_policy::detach;
+        else r.problems().add(node->source(), r.key_path("on_disconnect"), "\"" + policy + "\" is not a policy (available: cancel, detach)");
+    }
+    r.millis("resume_grace_ms", b.resume_grace, 0, 3'600'000);
+}
+
+void read_client_options(table_reader& r, block_config& b)
+{
+    const auto* node = r.get("client_options");
+    if (!node) return;
+    const auto* list = node->as_array();
+    if (!list) return r.wrong_type(*node, "client_options", "an array of option names");
+    for (const auto& item : *list) {
+        const auto* name = item.as_string();
+        if (!name || !is_request_option(name->get()))
+            r.problems().add(item.source(), r.key_path("client_options"), "each must be one of max_tokens, temperature, top_p, stop, seed");
+        else if (std::find(b.client_options.begin(), b.client_options.end(), name->get()) == b.client_options.end())
+            b.client_options.push_back(name->get());
+    }
+}
+
 void read_block(table_reader& r, block_config& b, const provider_registry& providers)
 {
     const provider_factory* factory = nullptr;
+    if (const auto* node = r.get("fallback")) {
+        const auto* list = node->as_array();
+        if (!list || list->empty()) r.wrong_type(*node, "fallback", "a non-empty array of block names");
+        if (list)
+            for (const auto& item : *list) {
+                if (const auto* name = item.as_string()) b.fallback.push_back(name->get());
+                else r.problems().add(item.source(), r.key_path("fallback"), "each must be a block's name");
+            }
+        r.millis("hedge_after_ms", b.hedge_after, 0, 3'600'000);
+        b.provider = b.hedge_after.count() > 0 ? "hedge" : "fallback";
+        b.model.clear();
+        if (const auto* p = r.get("provider"))
+            r.problems().add(p->source(), r.key_path("provider"), "a block with fallback has no provider of its own");
+        for (const auto* key : {"model", "system_prompt"})
+            if (const auto* k = r.get(key))
+                r.problems().add(k->source(), r.key_path(key), "is each attempt's own in a block with fallback");
+        read_disconnect_policy(r, b);
+        r.boolean("streaming", b.streaming);
+        r.integer("max_prompt_bytes", b.max_prompt_bytes, 1, 16 << 20);
+        r.integer("max_messages", b.max_messages, 1, 100'000);
+        read_client_options(r, b);
+        r.millis("first_token_timeout_ms", b.deadlines.first_token, 0);
+        r.millis("idle_timeout_ms", b.deadlines.idle, 0);
+        r.millis("total_timeout_ms", b.deadlines.total, 0);
+        r.finish();
+        return;
+    }
+    if (const auto* h = r.get("hedge_after_ms"))
+        r.problems().add(h->source(), r.key_path("hedge_after_ms"), "applies to a block with fallback only");
     const toml::node* provider_node = r.string("provider", b.provider);
     if (provider_node) {
         factory = providers.find(b.provider);
@@ -347,31 +402,11 @@ void read_block(table_reader& r, block_config& b, const provider_registry& provi
     r.boolean("streaming", b.streaming);
     r.integer("max_prompt_bytes", b.max_prompt_bytes, 1, 16 << 20);
     r.integer("max_messages", b.max_messages, 1, 100'000);
-    if (const auto* node = r.get("client_options")) {
-        const auto* list = node->as_array();
-        if (!list) {
-            r.wrong_type(*node, "client_options", "an array of option names");
-        } else {
-            for (const auto& item : *list) {
-                const auto* name = item.as_string();
-                if (!name || !is_request_option(name->get()))
-                    r.problems().add(item.source(), r.key_path("client_options"),
-                                     "each must be one of max_tokens, temperature, top_p, stop, seed");
-                else if (std::find(b.client_options.begin(), b.client_options.end(), name->get()) == b.client_options.end())
-                    b.client_options.push_back(name->get());
-            }
-        }
-    }
+    read_client_options(r, b);
     r.millis("first_token_timeout_ms", b.deadlines.first_token, 0);
     r.millis("idle_timeout_ms", b.deadlines.idle, 0);
     r.millis("total_timeout_ms", b.deadlines.total, 0);
-    std::string policy;
-    if (const auto* node = r.string("on_disconnect", policy)) {
-        if (policy == "cancel") b.on_disconnect = disconnect_policy::cancel;
-        else if (policy == "detach") b.on_disconnect = disconnect_policy::detach;
-        else r.problems().add(node->source(), r.key_path("on_disconnect"), "\"" + policy + "\" is not a policy (available: cancel, detach)");
-    }
-    r.millis("resume_grace_ms", b.resume_grace, 0, 3'600'000);
+    read_disconnect_policy(r, b);
     if (factory) b.settings = factory->default_settings();
     // A table named after a registered provider holds that provider's
     // settings; any other key is reported unknown by finish().
@@ -447,6 +482,12 @@ app_config parse_config(std::string_view toml_text, std::string_view source_name
         }
     }
     top.finish();
+    for (const auto& b : config.blocks)
+        for (const auto& name : b.fallback) {
+            const auto it = std::find_if(config.blocks.begin(), config.blocks.end(), [&](const block_config& o) { return o.name == name; });
+            if (it == config.blocks.end() || &*it == &b || !it->fallback.empty())
+                problems.add_plain("blocks." + b.name + ".fallback: \"" + name + "\" is not another block with a provider of its own");
+        }
     if (config.blocks.empty() && problems.problems().empty())
         problems.add_plain("no blocks are configured (add a [blocks.<name>] table)");
     if (!problems.problems().empty()) throw config_error(std::move(problems.problems()));

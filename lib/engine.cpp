@@ -2,6 +2,7 @@
 
 #include <liveai/detail/utf8.hpp>
 #include <liveai/error.hpp>
+#include <liveai/compose/attempts.hpp>
 #include <liveai/compose/deadline_stream.hpp>
 
 #include <algorithm>
@@ -27,6 +28,16 @@ engine::engine(std::vector<block_config> blocks, provider_registry providers)
 {
     factories_.reserve(blocks_.size());
     for (auto& b : blocks_) {
+        if (!b.fallback.empty()) {
+            for (const auto& name : b.fallback) {
+                const auto* attempt = find(name);
+                if (!attempt || attempt == &b || !attempt->fallback.empty())
+                    throw std::invalid_argument("block \"" + b.name + "\": fallback names \"" + name +
+                                                "\", which is not another block with a provider of its own");
+            }
+            factories_.push_back(nullptr);
+            continue;
+        }
         const auto* factory = providers_.find(b.provider);
         if (!factory)
             throw std::invalid_argument("block \"" + b.name + "\": provider \"" + b.provider +
@@ -158,11 +169,32 @@ void engine::validate(const block_config& block, request& req)
 std::unique_ptr<token_stream> engine::open(const block_config& block, request req) const
 {
     validate(block, req);
+    if (block.fallback.empty()) return open_validated(block, std::move(req));
+    // A composed block: each attempt is another block, with its own
+    // provider and deadlines; the request was checked against this block.
+    std::vector<compose::attempt> attempts;
+    attempts.reserve(block.fallback.size());
+    for (const auto& name : block.fallback) {
+        const auto& b = require(name);
+        attempts.push_back({b.name, b.provider, b.model, [this, &b, req] { return open_validated(b, req); }});
+    }
+    auto composed = block.hedge_after.count() > 0 ? compose::hedge(block.hedge_after, std::move(attempts))
+                                                  : compose::fallback(std::move(attempts));
+    return with_deadlines(block, std::move(composed));
+}
+
+std::unique_ptr<token_stream> engine::open_validated(const block_config& block, request req) const
+{
     auto provider = factory_of(block).open(block, std::move(req));
     if (!provider) throw stream_error(error::internal_error, "provider \"" + block.provider + "\" opened no stream");
+    return with_deadlines(block, std::move(provider));
+}
+
+std::unique_ptr<token_stream> engine::with_deadlines(const block_config& block, std::unique_ptr<token_stream> s)
+{
     const auto& d = block.deadlines;
-    if (d.first_token.count() == 0 && d.idle.count() == 0 && d.total.count() == 0) return provider;
-    return std::make_unique<compose::deadline_stream>(std::move(provider), block.deadlines);
+    if (d.first_token.count() == 0 && d.idle.count() == 0 && d.total.count() == 0) return s;
+    return std::make_unique<compose::deadline_stream>(std::move(s), block.deadlines);
 }
 
 std::unique_ptr<token_stream> engine::stream(std::string_view name, request req) const

@@ -20,7 +20,9 @@ bool valid_provider_name(std::string_view name) noexcept
 constexpr std::string_view block_keys[] = {"provider", "model", "system_prompt", "streaming", "max_prompt_bytes",
                                            "max_messages", "client_options",
                                            "first_token_timeout_ms", "idle_timeout_ms", "total_timeout_ms",
-                                           "on_disconnect", "resume_grace_ms"};
+                                           "on_disconnect", "resume_grace_ms", "fallback", "hedge_after_ms",
+                                           // what a composed block's provider reads as
+                                           "hedge"};
 
 }  // namespace
 

@@ -40,6 +40,11 @@ struct block_config {
     liveai::deadlines deadlines;
     disconnect_policy on_disconnect = disconnect_policy::cancel;
     std::chrono::milliseconds resume_grace{30'000};  // detach: how long to wait for the client
+    // A composed block: the blocks it tries, in order (compose::fallback),
+    // or, with hedge_after > 0, also in parallel (compose::hedge). Such a
+    // block has no provider of its own; its deadlines hold over the whole.
+    std::vector<std::string> fallback;
+    std::chrono::milliseconds hedge_after{0};
     // The provider's own settings ([blocks.<name>.<provider>]), of the type
     // its factory reads: find_block_settings<T>() / block_settings<T>() in
     // provider_registry.hpp. Empty: the provider's defaults.

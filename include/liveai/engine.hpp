@@ -72,10 +72,12 @@ public:
 private:
     const block_config& require(std::string_view name) const;
     const provider_factory& factory_of(const block_config& block) const;
+    std::unique_ptr<token_stream> open_validated(const block_config& block, request req) const;
+    static std::unique_ptr<token_stream> with_deadlines(const block_config& block, std::unique_ptr<token_stream> s);
 
     std::vector<block_config> blocks_;
     provider_registry providers_;
-    std::vector<const provider_factory*> factories_;  // blocks_[i]'s
+    std::vector<const provider_factory*> factories_;  // blocks_[i]'s (null for a composed block)
 };
 
 }  // namespace liveai

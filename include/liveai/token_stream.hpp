@@ -6,9 +6,23 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <cstdint>
+
 #include <optional>
+#include <span>
+#include <string_view>
 
 namespace liveai {
+
+// Which attempt of a composition (compose::fallback, compose::hedge) served
+// a stream, and how each attempt ended, for `complete` and the metrics.
+enum class attempt_outcome : std::uint8_t { served, failed, cancelled };
+struct attempt_report {
+    std::string_view block;
+    std::string_view provider;
+    std::string_view model;
+    attempt_outcome outcome;
+};
 
 // A token_stream yields tokens one `co_await next()` at a time.
 //
@@ -58,6 +72,10 @@ public:
     // awaits next() directly; otherwise it races next() against its deadline
     // in a child coroutine, which costs more per token.
     virtual bool stops_promptly() const noexcept { return false; }
+
+    // A composition's attempts so far; the one served, if any, is marked.
+    // Empty for a stream that is no composition.
+    virtual std::span<const attempt_report> attempt_reports() const noexcept { return {}; }
 
     state current_state() const noexcept { return state_; }
     bool done() const noexcept { return state_ != state::open; }

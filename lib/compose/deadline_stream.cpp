@@ -289,4 +289,9 @@ asio::awaitable<std::optional<token>> deadline_stream::next_raced()
     co_return std::nullopt;
 }
 
+std::span<const attempt_report> deadline_stream::attempt_reports() const noexcept
+{
+    return race_->inner->attempt_reports();
+}
+
 }  // namespace liveai::compose

@@ -26,6 +26,9 @@ void read_mock(settings_reader& r, mock_settings& m)
     r.millis("delay_ms", m.delay, 0, 3'600'000);
     r.millis("jitter_ms", m.jitter, 0, 3'600'000);
     r.millis("first_token_delay_ms", m.first_token_delay, 0, 3'600'000);
+    std::optional<double> slow_ratio;
+    if (r.number("slow_ratio", slow_ratio, 0, 1)) m.slow_ratio = *slow_ratio;
+    r.millis("slow_first_token_delay_ms", m.slow_first_token_delay, 0, 3'600'000);
     r.integer("fail_after", m.fail_after, 0, 1'000'000);
     std::string code;
     if (r.string("fail_code", code)) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 
 namespace liveai {
 namespace asio = boost::asio;
@@ -111,6 +112,12 @@ mock_provider::mock_provider(mock_settings settings, request req)
             rest.remove_prefix(detail::utf8_cut(rest, tool_fragment_bytes));
         total_ += std::max<std::uint32_t>(fragments, 1);
         settings_.finish = finish_reason::tool_calls;
+    }
+    if (settings_.slow_ratio > 0) {
+        static std::atomic<std::uint64_t> streams{0};
+        std::uint64_t draw = settings_.seed + streams.fetch_add(1, std::memory_order_relaxed);
+        if (static_cast<double>(splitmix64(draw) % 1'000'000) < settings_.slow_ratio * 1'000'000)
+            settings_.first_token_delay = settings_.slow_first_token_delay;
     }
     set_usage(liveai::usage{prompt_words, 0});
     timed_ = settings_.delay.count() > 0 || settings_.jitter.count() > 0 || settings_.first_token_delay.count() > 0;

@@ -505,8 +505,9 @@ asio::awaitable<bool> http_session::collect(const block_config& block, std::uniq
         client_gone = true;
     }
     control_.active = nullptr;
+    if (client_gone) ts->cancel();
+    if (const auto reports = ts->attempt_reports(); !reports.empty()) w_.metrics.count_attempts(block.name, reports);
     if (client_gone) {
-        ts->cancel();
         accounting.finish(stream_outcome::cancelled, "client_closed", true);
         co_return false;
     }
@@ -549,6 +550,7 @@ asio::awaitable<bool> http_session::collect(const block_config& block, std::uniq
     body += to_string(reason);
     body += R"(","usage":)";
     transport::append_usage_json(body, usage);
+    if (const auto* served = served_by(*ts)) transport::append_served_by(body, served->provider, served->model);
     body += '}';
     http_answer a;
     a.content_type = "application/json";

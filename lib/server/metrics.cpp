@@ -131,7 +131,27 @@ std::string metrics::render() const
     };
     histogram("liveai_time_to_first_chunk_seconds", "From stream start to its first chunk.", &metrics_shard::time_to_first_chunk);
     histogram("liveai_inter_chunk_gap_seconds", "Between two chunks of a stream (SSE and WebSocket; a collect answer has no gaps a client sees).", &metrics_shard::inter_chunk_gap);
+    {
+        std::lock_guard lock(attempts_mutex_);
+        if (!attempts_.empty()) {
+            line(out, "# HELP liveai_attempts_total Attempts of composed blocks (fallback, hedge), by block, attempt, provider and outcome.");
+            line(out, "# TYPE liveai_attempts_total counter");
+            for (const auto& [labels, n] : attempts_) out += "liveai_attempts_total{" + labels + "} " + std::to_string(n) + "\n";
+        }
+    }
     return out;
+}
+
+void metrics::count_attempts(std::string_view block, std::span<const attempt_report> attempts)
+{
+    static constexpr std::string_view outcomes[] = {"served", "failed", "cancelled"};
+    std::lock_guard lock(attempts_mutex_);
+    for (const auto& a : attempts) {
+        // Names are config block and provider names ([a-z0-9_-]): no escaping needed.
+        std::string labels = "block=\"" + std::string(block) + "\",attempt=\"" + std::string(a.block) + "\",provider=\"" +
+                             std::string(a.provider) + "\",outcome=\"" + std::string(outcomes[static_cast<int>(a.outcome)]) + "\"";
+        ++attempts_[labels];
+    }
 }
 
 }  // namespace liveai::server

@@ -14,6 +14,13 @@ namespace liveai::server::detail {
 namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 
+const attempt_report* served_by(const token_stream& s) noexcept
+{
+    for (const auto& a : s.attempt_reports())
+        if (a.outcome == attempt_outcome::served) return &a;
+    return nullptr;
+}
+
 stream_record::stream_record(worker& w, admission_ticket ticket, const block_config& block,
                              std::unique_ptr<token_stream> ts, std::string_view transport)
     : w_(w),
@@ -167,7 +174,10 @@ asio::awaitable<void> stream_record::run()
                 append(event_kind::error);
                 accounting_.finish(stream_outcome::error, "server_shutdown", true);
             } else {
-                transport::append_complete_json(w_.event_scratch, reason, ts_->usage(), index, false);
+                const auto served = served_by(*ts_);
+                transport::append_complete_json(w_.event_scratch, reason, ts_->usage(), index, false,
+                                                served ? served->provider : std::string_view{},
+                                                served ? served->model : std::string_view{});
                 append(event_kind::complete);
                 const bool cancelled = reason == finish_reason::cancelled;
                 const bool client_left = stop_ == stop_reason::client_gone || stop_ == stop_reason::grace_expired;
@@ -196,6 +206,7 @@ asio::awaitable<void> stream_record::run()
         }
     }
     if (grace_) grace_->cancel();
+    if (const auto reports = ts_->attempt_reports(); !reports.empty()) w_.metrics.count_attempts(block_.name, reports);
     ts_.reset();  // the provider's resources (an upstream connection) go back now
     // Kept for resume from here on: little slack in the log.
     log_.shrink_to_fit();

@@ -54,6 +54,9 @@ protected:
 // Why a record stopped its provider early.
 enum class stop_reason { none, client_gone, grace_expired, cancel_request, shutdown, slow_consumer };
 
+// The attempt of a composition that served the stream, if any.
+const attempt_report* served_by(const token_stream& s) noexcept;
+
 class stream_record : public std::enable_shared_from_this<stream_record> {
 public:
     stream_record(worker& w, admission_ticket ticket, const block_config& block, std::unique_ptr<token_stream> ts,

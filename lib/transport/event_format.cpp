@@ -90,7 +90,7 @@ void append_usage_json(std::string& out, const std::optional<usage>& u)
 }
 
 void append_complete_json(std::string& out, finish_reason reason, const std::optional<usage>& u, std::uint64_t chunks,
-                          bool with_type)
+                          bool with_type, std::string_view provider, std::string_view model)
 {
     out.append(with_type ? R"({"type":"complete","finish_reason":")" : R"({"finish_reason":")");
     out.append(to_string(reason));
@@ -98,7 +98,17 @@ void append_complete_json(std::string& out, finish_reason reason, const std::opt
     append_usage_json(out, u);
     out.append(R"(,"chunks":)");
     append_number(out, chunks);
+    append_served_by(out, provider, model);
     out.push_back('}');
+}
+
+void append_served_by(std::string& out, std::string_view provider, std::string_view model)
+{
+    if (provider.empty()) return;
+    out.append(R"(,"provider":)");
+    append_json_string(out, provider);
+    out.append(R"(,"model":)");
+    append_json_string(out, model);
 }
 
 void append_error_json(std::string& out, std::string_view code, std::string_view message, bool retryable, bool with_type)

@@ -857,6 +857,42 @@ BOOST_AUTO_TEST_CASE(an_openai_block_streams_through_sse_and_collect)
     BOOST_TEST(json::parse(collected.body()).at("text").as_string() == "Hello café 😀 日本語! ✨");
 }
 
+// A hedged block whose primary is a real upstream that never answers: the
+// mock backup starts after hedge_after_ms and wins, and the primary's
+// upstream connection is closed at once; complete and the metrics say so.
+BOOST_AUTO_TEST_CASE(a_hedged_block_closes_the_losing_upstream)
+{
+    replay_upstream up(replay_upstream::tls_mode::none);
+    replay_response hanging{read_fixture("openai/stream_basic.http"), 64};
+    hanging.hang_before_head = true;
+    up.script({hanging});
+    static key_env env;
+    test_server s("[blocks.gpt]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\n"
+                  "[blocks.gpt.openai]\nbase_url = \"" + up.base_url() + "\"\napi_key_env = \"LIVEAI_TEST_KEY\"\n"
+                  "[blocks.local]\nprovider = \"mock\"\nmodel = \"local-1\"\n[blocks.local.mock]\ntext = \"from the backup\"\necho_words = 0\n"
+                  "[blocks.chat]\nfallback = [\"gpt\", \"local\"]\nhedge_after_ms = 100\nstreaming = true\n");
+    const auto started = std::chrono::steady_clock::now();
+    auto res = get(s.port(), "/api/stream/ai-block/chat?prompt=hi");
+    const auto body = parse_sse(res.body());
+    BOOST_REQUIRE(!body.events.empty());
+    const auto done = json::parse(body.events.back().data).as_object();
+    BOOST_TEST(body.events.back().event == "complete");
+    BOOST_TEST(done.at("provider").as_string() == "mock");
+    BOOST_TEST(done.at("model").as_string() == "local-1");
+    BOOST_TEST(up.wait_for_client_close(2000ms));  // the loser's upstream saw the close
+    BOOST_TEST((*up.last_client_close() - started < 2000ms));
+    const auto metrics = get(s.port(), "/metrics").body();
+    BOOST_TEST(metrics.find(R"(liveai_attempts_total{block="chat",attempt="gpt",provider="openai",outcome="cancelled"} 1)") !=
+               std::string::npos, metrics);
+    BOOST_TEST(metrics.find(R"(liveai_attempts_total{block="chat",attempt="local",provider="mock",outcome="served"} 1)") !=
+               std::string::npos);
+    const auto listed = json::parse(get(s.port(), "/api/blocks").body()).at("blocks").as_array();
+    bool found = false;
+    for (const auto& b : listed)
+        if (b.at("name") == "chat") found = b.at("provider") == "hedge";
+    BOOST_TEST(found);
+}
+
 BOOST_AUTO_TEST_CASE(an_anthropic_block_from_toml_streams_through_sse_and_collect)
 {
     replay_upstream up(replay_upstream::tls_mode::trusted);

@@ -33,6 +33,7 @@ public:
     std::optional<token> try_next() override;
     void cancel() noexcept override;
     bool stops_promptly() const noexcept override { return true; }
+    std::span<const attempt_report> attempt_reports() const noexcept override;
 
 private:
     struct race;

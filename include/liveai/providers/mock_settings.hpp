@@ -23,6 +23,11 @@ struct mock_settings {
     std::chrono::milliseconds delay{0};
     std::chrono::milliseconds jitter{0};
     std::chrono::milliseconds first_token_delay{0};
+    // A slow first token now and then (for the hedging benchmark): this
+    // share of streams (0 to 1; drawn per stream from a process-wide
+    // sequence seeded by `seed`) waits slow_first_token_delay instead.
+    double slow_ratio = 0;
+    std::chrono::milliseconds slow_first_token_delay{0};
     // Fail with fail_code after this many tokens.
     std::optional<std::uint32_t> fail_after;
     liveai::error fail_code = liveai::error::provider_error;

@@ -3,11 +3,16 @@
 // uncontended relaxed add); rendering sums the shards.
 #pragma once
 
+#include <liveai/token_stream.hpp>
+
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,8 +69,15 @@ public:
 
     std::string render() const;
 
+    // A composed block's attempts, once its stream ended: counted by block,
+    // attempt, provider and outcome (liveai_attempts_total). Locks: once
+    // per composed stream, never per token.
+    void count_attempts(std::string_view block, std::span<const attempt_report> attempts);
+
 private:
     std::vector<std::unique_ptr<metrics_shard>> shards_;
+    mutable std::mutex attempts_mutex_;
+    std::map<std::string, std::uint64_t, std::less<>> attempts_;  // by their label set
 };
 
 }  // namespace liveai::server

@@ -27,8 +27,12 @@ void append_reasoning_json(std::string& out, std::uint64_t index, std::string_vi
 void append_tool_call_json(std::string& out, std::uint64_t index, std::string_view id, std::string_view name,
                            std::string_view arguments, bool with_type);
 // `usage` is written as null when the provider reported none.
+// `provider` and `model` (v1.1, a composed block's serving attempt) are
+// written only when provider is set.
 void append_complete_json(std::string& out, finish_reason reason, const std::optional<usage>& u, std::uint64_t chunks,
-                          bool with_type);
+                          bool with_type, std::string_view provider = {}, std::string_view model = {});
+// `,"provider":…,"model":…`, or nothing when provider is empty.
+void append_served_by(std::string& out, std::string_view provider, std::string_view model);
 // The usage object, or null.
 void append_usage_json(std::string& out, const std::optional<usage>& u);
 void append_error_json(std::string& out, std::string_view code, std::string_view message, bool retryable, bool with_type);
