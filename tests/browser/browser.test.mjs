@@ -148,6 +148,46 @@ test('a block without streaming falls back to the collect endpoint', async () =>
   await page.close();
 });
 
+test('demo page shows reasoning and a tool call (contract v1.1), and a tool round trip streams', async () => {
+  const page = await browser.newPage({ viewport: { width: 900, height: 560 } });
+  await page.goto(server.url + '/');
+  for (const transport of ['sse', 'ws']) {
+    const { status, text } = await runDemo(page, { block: 'agent', transport, prompt: 'Weather in Paris?' });
+    assert.equal(status, 'done');
+    assert.equal(text, 'Let me look that up.');
+    const [reasoning, tools] = await page.evaluate(() => [document.getElementById('reasoning').textContent,
+      document.getElementById('tools').textContent]);
+    assert.equal(reasoning, 'thinking: The user asks for the weather, so call the tool.');
+    assert.equal(tools, 'tool call get_weather({"city": "Paris", "unit": "celsius"})');
+    if (transport === 'sse') await page.screenshot({ path: path.join(artifacts, 'demo-tool-call.png') });
+  }
+  // The round trip from the client: the tool's result goes back as a tool message.
+  const round = await page.evaluate(async () => {
+    const { StreamClient } = await import('/streamClient.js');
+    const first = new StreamClient({ block: 'agent', messages: [{ role: 'user', content: 'Weather in Paris?' }] });
+    let done;
+    for await (const ev of first.start()) if (ev.type === 'complete') done = ev;
+    const call = first.toolCalls[0];
+    const second = new StreamClient({
+      block: 'agent', transport: 'ws',
+      messages: [{ role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: first.text, tool_calls: [{ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }] },
+        { role: 'tool', tool_call_id: call.id, content: '18 C, sunny' }],
+    });
+    let end;
+    for await (const ev of second.start()) if (ev.type === 'complete') end = ev;
+    return { finish: done.finish_reason, call, transport: first.transportUsed, answer: second.text, end: end.finish_reason,
+      calls: second.toolCalls.length };
+  });
+  assert.equal(round.finish, 'tool_calls');
+  assert.equal(round.transport, 'fetch');  // a conversation goes by POST
+  assert.deepEqual(round.call, { index: 0, id: 'call_mock_0', name: 'get_weather', arguments: '{"city": "Paris", "unit": "celsius"}' });
+  assert.equal(round.answer, 'Let me look that up.');
+  assert.equal(round.end, 'stop');
+  assert.equal(round.calls, 0);
+  await page.close();
+});
+
 test('async iterator, and the collect fallback where the browser has no streaming transport', async () => {
   const page = await browser.newPage();
   await page.goto(server.url + '/');
@@ -207,6 +247,12 @@ test('React hooks: useAIBlockStreaming renders text as it streams', async () => 
   assert.equal(text, await collect(server.port, 'chat', prompt));
   assert.equal(await page.textContent('#count'), '40');
   assert.ok(states.size >= 10, `only ${states.size} renders seen`);
+  // v1.1 kinds through the hook: reasoning and assembled tool calls.
+  await page.goto(`${server.url}/react-test.html?block=agent&prompt=weather`);
+  await page.click('#start');
+  await waitFor(async () => (await page.textContent('#status')) === 'done', 20000, 10);
+  assert.equal(await page.textContent('#reasoning'), 'The user asks for the weather, so call the tool.');
+  assert.equal(await page.textContent('#tools'), 'get_weather({"city": "Paris", "unit": "celsius"})');
   // Stop from the hook cancels on the server.
   await page.goto(`${server.url}/react-test.html?block=slow`);
   const before = await metric(server.port, 'liveai_provider_cancellations_total');

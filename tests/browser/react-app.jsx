@@ -5,7 +5,7 @@ import { useAIBlockStreaming } from '../../lib/server/web/streamHooks.js';
 
 function App() {
   const params = new URLSearchParams(location.search);
-  const { text, chunks, status, error, start, stop } = useAIBlockStreaming(params.get('block') || 'chat', {
+  const { text, chunks, reasoning, toolCalls, status, error, start, stop } = useAIBlockStreaming(params.get('block') || 'chat', {
     transport: params.get('transport') || 'sse',
   });
   return (
@@ -15,6 +15,8 @@ function App() {
       <p id="status">{status}</p>
       <p id="count">{chunks.length}</p>
       <p id="text">{text}</p>
+      <p id="reasoning">{reasoning}</p>
+      <ul id="tools">{toolCalls.map((c) => <li key={c.index}>{c.name}({c.arguments})</li>)}</ul>
       {error && <p id="error">{error.code}</p>}
     </main>
   );

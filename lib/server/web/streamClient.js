@@ -15,8 +15,17 @@
 //
 // A `complete` event's usage is {input_tokens, output_tokens}, or null when the
 // provider reported none (the server never makes numbers up).
+//
+// Contract v1.1: instead of `prompt`, pass `messages` (OpenAI's format, with
+// tool calls and tool results), and `options`, `tools`, `tool_choice`; such a
+// request goes by POST (fetch or WebSocket; EventSource can only GET). A model's
+// reasoning arrives as `reasoning` events (onReasoning, client.reasoning) and
+// its tool calls as `tool_call` fragments (onToolCall, client.toolCalls: the
+// calls assembled, [{index, id, name, arguments}]); `complete.finish_reason`
+// is then `tool_calls`.
 
 const TERMINAL = new Set(['complete', 'error']);
+const EVENTS = new Set(['chunk', 'reasoning', 'tool_call', 'complete', 'error']);
 
 function seqOf(id) {
   const dot = id ? id.lastIndexOf('.') : -1;
@@ -87,6 +96,8 @@ export class StreamClient {
     this.status = 'idle';
     this.text = '';
     this.chunks = [];
+    this.reasoning = '';
+    this.toolCalls = [];
     this.error = null;
     this.streamId = '';
     this.lastEventId = '';
@@ -101,7 +112,8 @@ export class StreamClient {
   start(prompt) {
     if (prompt !== undefined) this.options.prompt = prompt;
     this.stop('idle');
-    this.text = ''; this.chunks = []; this.error = null; this.streamId = ''; this.lastEventId = '';
+    this.text = ''; this.chunks = []; this.reasoning = ''; this.toolCalls = [];
+    this.error = null; this.streamId = ''; this.lastEventId = '';
     this.reconnects = 0; this._failures = 0; this._queue = []; this._ended = false;
     this._abort = new AbortController();
     this._run(this._abort.signal);
@@ -162,6 +174,17 @@ export class StreamClient {
       this.text += data.text;
       this.chunks.push(data.text);
       this.options.onChunk?.(ev, this.text);
+    } else if (type === 'reasoning') {
+      this._setStatus('streaming');
+      this.reasoning += data.text;
+      this.options.onReasoning?.(ev, this.reasoning);
+    } else if (type === 'tool_call') {
+      this._setStatus('streaming');
+      const call = this.toolCalls[data.index] ??= { index: data.index, id: '', name: '', arguments: '' };
+      if (data.id) call.id = data.id;
+      if (data.name) call.name = data.name;
+      call.arguments += data.arguments;
+      this.options.onToolCall?.(ev, this.toolCalls);
     } else if (type === 'complete') {
       this.options.onComplete?.(ev, this.text);
     } else if (type === 'error') {
@@ -182,9 +205,22 @@ export class StreamClient {
     this._accept('error', { code, message, retryable: false }, '');
   }
 
+  // The request's JSON: a prompt, or a conversation (v1.1).
+  _body(extra = {}) {
+    const { prompt, messages, options, tools, tool_choice: toolChoice } = this.options;
+    const body = messages ? { messages } : { prompt };
+    if (options) body.options = options;
+    if (tools) body.tools = tools;
+    if (toolChoice) body.tool_choice = toolChoice;
+    return { ...body, ...extra };
+  }
+
   _pickTransport() {
     const t = this.options.transport;
+    // EventSource can only GET ?prompt=: a conversation goes by POST.
+    if (t === 'sse' && this.options.messages) return 'fetch';
     if (t !== 'auto') return t;
+    if (this.options.messages && typeof fetch !== 'undefined' && typeof ReadableStream !== 'undefined') return 'fetch';
     if (typeof EventSource !== 'undefined') return 'sse';
     if (typeof fetch !== 'undefined' && typeof ReadableStream !== 'undefined') return 'fetch';
     if (typeof WebSocket !== 'undefined') return 'ws';
@@ -247,7 +283,7 @@ export class StreamClient {
       this._closeTransport = close;
       signal.addEventListener('abort', close, { once: true });
       es.onopen = () => { if (this.status !== 'streaming') this._setStatus(this.lastEventId ? 'streaming' : 'connecting'); };
-      for (const type of ['chunk', 'complete']) {
+      for (const type of ['chunk', 'reasoning', 'tool_call', 'complete']) {
         es.addEventListener(type, (e) => this._accept(type, JSON.parse(e.data), e.lastEventId));
       }
       es.addEventListener('error', (e) => {
@@ -279,7 +315,7 @@ export class StreamClient {
     let res;
     try {
       res = await fetch(this._url('/api/stream/ai-block/'), {
-        method: 'POST', headers, body: JSON.stringify({ prompt: this.options.prompt, resumable: true }), signal: ctl.signal,
+        method: 'POST', headers, body: JSON.stringify(this._body({ resumable: true })), signal: ctl.signal,
       });
     } catch (e) {
       return { retry: true, why: 'network: ' + e.message };
@@ -297,7 +333,7 @@ export class StreamClient {
     }
     let serverDelay;
     const parser = new SSEParser((e) => {
-      if (e.type === 'chunk' || e.type === 'complete' || e.type === 'error') this._accept(e.type, JSON.parse(e.data), e.lastEventId);
+      if (EVENTS.has(e.type)) this._accept(e.type, JSON.parse(e.data), e.lastEventId);
     });
     const reader = res.body.getReader();
     try {
@@ -335,7 +371,7 @@ export class StreamClient {
       ws.onopen = () => {
         ws.send(JSON.stringify(this.lastEventId
           ? { type: 'resume', last_event_id: this.lastEventId }
-          : { type: 'start', prompt: this.options.prompt, resumable: true }));
+          : { type: 'start', ...this._body({ resumable: true }) }));
       };
       ws.onmessage = (m) => {
         const msg = JSON.parse(m.data);
@@ -359,7 +395,7 @@ export class StreamClient {
     try {
       res = await fetch(this._url('/api/ai-block/'), {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ prompt: this.options.prompt }), signal,
+        body: JSON.stringify(this._body()), signal,
       });
     } catch (e) {
       return { retry: true, why: 'network: ' + e.message };
@@ -371,8 +407,10 @@ export class StreamClient {
       return { done: true };
     }
     const body = await res.json();
-    this._accept('chunk', { index: 0, text: body.text }, '');
-    this._accept('complete', { finish_reason: body.finish_reason, usage: body.usage, chunks: 1 }, '');
+    if (body.reasoning) this._accept('reasoning', { index: 0, text: body.reasoning }, '');
+    if (body.text) this._accept('chunk', { index: 0, text: body.text }, '');
+    (body.tool_calls ?? []).forEach((c, index) => this._accept('tool_call', { index, ...c }, ''));
+    this._accept('complete', { finish_reason: body.finish_reason, usage: body.usage, chunks: body.text ? 1 : 0 }, '');
     return { done: true };
   }
 }

@@ -1,8 +1,9 @@
 // React hooks over streamClient.js. React is a peer dependency: this module
 // imports 'react' and leaves resolving it to the app's bundler or import map.
 //
-//   const { text, status, error, start, stop } = useAIBlockStreaming('chat');
+//   const { text, reasoning, toolCalls, status, error, start, stop } = useAIBlockStreaming('chat');
 //   <button onClick={() => start('Hello')}>Ask</button> <p>{text}</p>
+//   start({ messages: [...], tools: [...] }) sends a conversation (contract v1.1).
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { StreamClient } from './streamClient.js';
 
@@ -11,6 +12,8 @@ import { StreamClient } from './streamClient.js';
 export function useAIStreaming(options) {
   const [text, setText] = useState('');
   const [chunks, setChunks] = useState([]);
+  const [reasoning, setReasoning] = useState('');
+  const [toolCalls, setToolCalls] = useState([]);
   const [status, setStatus] = useState('idle');
   const [error, setError] = useState(null);
   const [result, setResult] = useState(null);
@@ -20,13 +23,17 @@ export function useAIStreaming(options) {
 
   const stop = useCallback(() => { clientRef.current?.stop(); }, []);
 
-  const start = useCallback((prompt) => {
+  // start(prompt), or start({messages, options, tools, tool_choice}).
+  const start = useCallback((request) => {
     clientRef.current?.stop('idle');
-    setText(''); setChunks([]); setError(null); setResult(null);
+    setText(''); setChunks([]); setReasoning(''); setToolCalls([]); setError(null); setResult(null);
+    const asked = typeof request === 'object' && request !== null ? request : { prompt: request ?? optionsRef.current.prompt };
     const client = new StreamClient({
       ...optionsRef.current,
-      prompt: prompt ?? optionsRef.current.prompt,
+      ...asked,
       onChunk: (ev, all) => { setText(all); setChunks((c) => [...c, ev.text]); optionsRef.current.onChunk?.(ev, all); },
+      onReasoning: (ev, all) => { setReasoning(all); optionsRef.current.onReasoning?.(ev, all); },
+      onToolCall: (ev, calls) => { setToolCalls(calls.map((c) => ({ ...c }))); optionsRef.current.onToolCall?.(ev, calls); },
       onComplete: (ev, all) => { setResult(ev); optionsRef.current.onComplete?.(ev, all); },
       onError: (ev) => { setError(ev); optionsRef.current.onError?.(ev); },
       onStatus: (s) => { setStatus(s); optionsRef.current.onStatus?.(s); },
@@ -41,7 +48,7 @@ export function useAIStreaming(options) {
     return () => clientRef.current?.stop('idle');  // unmount: close the stream
   }, [start]);
 
-  return { text, chunks, status, error, result, start, stop, client: clientRef.current };
+  return { text, chunks, reasoning, toolCalls, status, error, result, start, stop, client: clientRef.current };
 }
 
 export function useAIBlockStreaming(blockType, options = {}) {
