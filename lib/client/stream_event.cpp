@@ -51,7 +51,9 @@ stream_event parse_stream_event(std::string_view type, std::string_view json, st
         e.type = event_type::tool_call;
         e.index = uint_of(o, "index", type);
         e.text = string_of(o, "arguments", type);
-        if (o.contains("id")) e.tool_call_id = string_of(o, "id", type);
+        // SSE data names the call's id "id"; a WebSocket message "call_id".
+        if (o.contains("call_id")) e.tool_call_id = string_of(o, "call_id", type);
+        else if (o.contains("id")) e.tool_call_id = string_of(o, "id", type);
         if (o.contains("name")) e.tool_name = string_of(o, "name", type);
     } else if (type == "complete") {
         e.type = event_type::complete;

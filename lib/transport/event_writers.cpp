@@ -59,8 +59,19 @@ void ws_message_writer::message(std::string& out, event_kind kind, std::string_v
         out.push_back('"');
     }
     // The payload is a JSON object: merge its members after ours.
-    const auto members = payload.size() >= 2 ? payload.substr(1) : std::string_view("}");
+    auto members = payload.size() >= 2 ? payload.substr(1) : std::string_view("}");
     if (members != "}") out.push_back(',');
+    if (kind == event_kind::tool_call) {
+        // `id` is the event's on the WebSocket: the call's id is `call_id`
+        // there. The payload is {"index":<digits>,"id":...}, so the first
+        // ,"id": is the call's.
+        constexpr std::string_view call_id = R"(,"id":)";
+        if (const auto at = members.find(call_id); at != std::string_view::npos) {
+            out.append(members.substr(0, at));
+            out.append(R"(,"call_id":)");
+            members.remove_prefix(at + call_id.size());
+        }
+    }
     out.append(members);
 }
 

@@ -56,6 +56,27 @@ api_key_env = ""
 provider = "mock"
 [blocks.nostream.mock]
 tokens = 4
+
+[blocks.agent]
+provider = "mock"
+streaming = true
+client_options = ["temperature"]
+[blocks.agent.mock]
+text = "Checking."
+echo_words = 0
+reasoning = "Weather needs the tool."
+tool_name = "get_weather"
+tool_arguments = '{"city": "Paris"}'
+
+[blocks.down]
+provider = "mock"
+[blocks.down.mock]
+fail_after = 0
+fail_code = "upstream_unavailable"
+
+[blocks.composed]
+fallback = ["down", "fast"]
+streaming = true
 """
 
 passed = 0
@@ -149,16 +170,19 @@ def check_stream(contract, text, terminal, what):
     check(f"{what}: retry field", retry is not None and retry.isdigit())
     check(f"{what}: has events", len(events) > 0)
     stream_id = events[0]["id"].split(".")[0]
+    counts = {}
     for seq, ev in enumerate(events, start=1):
         check(f"{what}: id {seq}", ev["id"] == f"{stream_id}.{seq}", ev["id"])
         payload = json.loads(ev["data"])
         kind = ev["event"]
         last = seq == len(events)
         check(f"{what}: terminal only last", (kind in ("complete", "error")) == last, kind)
-        schema = {"chunk": "ChunkEvent", "complete": "CompleteEvent", "error": "ErrorEvent"}[kind]
+        schema = {"chunk": "ChunkEvent", "complete": "CompleteEvent", "error": "ErrorEvent",
+                  "reasoning": "ReasoningEvent", "tool_call": "ToolCallEvent"}[kind]
         contract.validate(schema, payload, f"{what}: {kind} event {seq}")
-        if kind == "chunk":
-            check(f"{what}: index", payload["index"] == seq - 1)
+        if kind in ("chunk", "reasoning"):
+            counts[kind] = counts.get(kind, -1) + 1
+            check(f"{what}: {kind} index", payload["index"] == counts[kind])
     check(f"{what}: ends with {terminal}", events[-1]["event"] == terminal)
     return events, comments
 
@@ -308,6 +332,56 @@ def main():
             if msg["type"] != "chunk":
                 break
         check("ws no usage: usage is null", msg["type"] == "complete" and msg["usage"] is None, msg)
+
+        # v1.1: a conversation with tools; reasoning and tool_call events; the
+        # collect answer assembles them; a composed block names its attempt.
+        conversation = {"messages": [{"role": "system", "content": "Be brief."},
+                                     {"role": "user", "content": "Weather in Paris?"}],
+                        "options": {"temperature": 0.5},
+                        "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather now",
+                                   "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
+                        "tool_choice": "auto"}
+        contract.validate("ConversationRequest", conversation, "conversation request")
+        status, _, body = http(port, "POST", "/api/stream/ai-block/agent", conversation)
+        events, _ = check_stream(contract, body, "complete", "sse conversation")
+        kinds = [e["event"] for e in events]
+        check("sse conversation: reasoning, chunks, tool calls", "reasoning" in kinds and "tool_call" in kinds, kinds)
+        check("sse conversation: finish tool_calls", json.loads(events[-1]["data"])["finish_reason"] == "tool_calls")
+        arguments = "".join(json.loads(e["data"])["arguments"] for e in events if e["event"] == "tool_call")
+        check("sse conversation: arguments whole", json.loads(arguments) == {"city": "Paris"}, arguments)
+        status, _, body = http(port, "POST", "/api/ai-block/agent", conversation)
+        collected = json.loads(body)
+        contract.validate("CollectResponse", collected, "collect conversation")
+        check("collect conversation: tool_calls", collected.get("tool_calls") == [
+            {"id": "call_mock_0", "name": "get_weather", "arguments": '{"city": "Paris"}'}], body)
+        answer = dict(conversation)
+        answer["messages"] = conversation["messages"] + [
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "call_mock_0", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+            {"role": "tool", "tool_call_id": "call_mock_0", "content": "18 C"}]
+        contract.validate("ConversationRequest", answer, "tool result request")
+        status, _, body = http(port, "POST", "/api/stream/ai-block/agent", answer)
+        events, _ = check_stream(contract, body, "complete", "sse tool result")
+        check("sse tool result: text, stop", json.loads(events[-1]["data"])["finish_reason"] == "stop")
+        status, _, body = http(port, "POST", "/api/stream/ai-block/agent", {"prompt": "x", "options": {"seed": 1}})
+        check("option not allowed: 400", status == 400, status)
+        contract.validate("ErrorResponse", json.loads(body), "option not allowed body")
+        ws = WebSocket(port, "/api/ws/ai-block/agent")
+        start = {"type": "start", **conversation}
+        contract.validate("WsStart", start, "ws conversation start")
+        ws.send(start)
+        while True:
+            msg = ws.receive()
+            contract.validate({"chunk": "WsChunk", "complete": "WsComplete", "error": "WsError",
+                               "reasoning": "WsReasoning", "tool_call": "WsToolCall"}[msg["type"]], msg, f"ws conversation {msg['type']}")
+            if msg["type"] in ("complete", "error"):
+                break
+        status, _, body = http(port, "GET", "/api/stream/ai-block/composed?prompt=hi")
+        events, _ = check_stream(contract, body, "complete", "sse composed")
+        done = json.loads(events[-1]["data"])
+        check("sse composed: served by the second attempt", done.get("provider") == "mock" and done.get("model") == "mock-1", done)
+        status, _, body = http(port, "POST", "/api/ai-block/composed", {"prompt": "hi"})
+        contract.validate("CollectResponse", json.loads(body), "collect composed")
 
         # Resume (additions): opt-in preamble, Last-Event-ID answers, DELETE.
         status, _, body = http(port, "GET", "/api/stream/ai-block/fast?prompt=resume&resumable=1")

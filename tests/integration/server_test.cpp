@@ -878,7 +878,11 @@ tool_arguments = '{"city": "Paris"}'
     std::string ws_arguments;
     bool saw_reasoning = false;
     for (const auto& m : got) {
-        if (m.at("type") == "tool_call") ws_arguments += m.at("arguments").as_string();
+        if (m.at("type") == "tool_call") {
+            ws_arguments += m.at("arguments").as_string();
+            if (m.contains("name")) BOOST_TEST(m.at("call_id").as_string() == "call_mock_0");
+            BOOST_TEST(!m.contains("id"));  // not resumable: no event id, and the call's is call_id
+        }
         saw_reasoning = saw_reasoning || m.at("type") == "reasoning";
     }
     BOOST_TEST(saw_reasoning);

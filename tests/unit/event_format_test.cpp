@@ -53,6 +53,31 @@ BOOST_AUTO_TEST_CASE(websocket_messages_merge_type_and_id_into_the_payload)
     BOOST_TEST(out == R"({"type":"complete"})");
 }
 
+BOOST_AUTO_TEST_CASE(v1_1_reasoning_and_tool_call_payloads)
+{
+    std::string reasoning;
+    append_reasoning_json(reasoning, 2, "hmm \"so\"", false);
+    BOOST_TEST(reasoning == R"({"index":2,"text":"hmm \"so\""})");
+    std::string first, later;
+    append_tool_call_json(first, 1, "call_\"x", "get_weather", R"({"ci)", false);
+    append_tool_call_json(later, 1, "", "", R"(ty":"Paris"})", false);
+    BOOST_TEST(first == R"({"index":1,"id":"call_\"x","name":"get_weather","arguments":"{\"ci"})");
+    BOOST_TEST(later == R"({"index":1,"arguments":"ty\":\"Paris\"}"})");
+    // On the WebSocket, "id" is the event's: the call's id is call_id there.
+    std::string out;
+    ws_message_writer::message(out, event_kind::tool_call, first, "abc", 7);
+    BOOST_TEST(out == R"({"type":"tool_call","id":"abc.7","index":1,"call_id":"call_\"x","name":"get_weather","arguments":"{\"ci"})");
+    BOOST_TEST(boost::json::parse(out).as_object().size() == 6u);
+    out.clear();
+    ws_message_writer::message(out, event_kind::tool_call, later, {}, 8);
+    BOOST_TEST(out == R"({"type":"tool_call","index":1,"arguments":"ty\":\"Paris\"}"})");
+    out.clear();
+    append_complete_json(out, liveai::finish_reason::tool_calls, std::nullopt, 0, false, "openai", "gpt-4o");
+    BOOST_TEST(out == R"({"finish_reason":"tool_calls","usage":null,"chunks":0,"provider":"openai","model":"gpt-4o"})");
+    BOOST_TEST(!liveai::transport::is_terminal(event_kind::tool_call));
+    BOOST_TEST(liveai::transport::is_terminal(event_kind::error));
+}
+
 BOOST_AUTO_TEST_CASE(websocket_messages)
 {
     std::string out;

@@ -13,6 +13,7 @@ namespace liveai::transport {
 struct ws_message_writer {
     // {"type":"<kind>"[,"id":"<stream_id>.<seq>"],<payload's members>}.
     // An empty stream_id leaves the id out (v1 clients see v1 messages).
+    // A tool_call's own id is written as "call_id" ("id" is the event's).
     static void message(std::string& out, event_kind kind, std::string_view payload, std::string_view stream_id,
                         std::uint64_t seq);
 };

@@ -382,6 +382,7 @@ export class StreamClient {
           if (data.code === 'streaming_disabled' && this.options.fallbackToCollect) { ws.close(); settle({ fallback: true }); return; }
           this._fail(data.code, data.message); ws.close(); settle({ done: true }); return;
         }
+        if (type === 'tool_call' && data.call_id) { data.id = data.call_id; delete data.call_id; }
         this._accept(type, data, id);
         if (this._ended) { ws.close(); settle({ done: true }); }
       };
