@@ -338,3 +338,55 @@ BOOST_AUTO_TEST_CASE(clients_report_what_a_retry_cannot_fix)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(clients_v1_1)
+
+// The C++ clients give reasoning and tool-call events as such, over SSE and WebSocket.
+BOOST_AUTO_TEST_CASE(cpp_clients_expose_reasoning_and_tool_calls)
+{
+    test_server s(R"(
+[blocks.agent]
+provider = "mock"
+streaming = true
+[blocks.agent.mock]
+text = "On it."
+echo_words = 0
+reasoning = "Call the tool."
+tool_name = "get_weather"
+tool_arguments = '{"city": "Paris"}'
+)");
+    auto read = [](auto& c) -> boost::asio::awaitable<std::vector<client::stream_event>> {
+        std::vector<client::stream_event> got;
+        while (auto ev = co_await c.next()) got.push_back(std::move(*ev));
+        co_return got;
+    };
+    boost::asio::io_context ioc;
+    client::sse_client sse(ioc.get_executor(), "127.0.0.1", s.port());
+    sse.start("agent", "weather");
+    client::ws_client ws(ioc.get_executor(), "127.0.0.1", s.port());
+    ws.start("agent", "weather");
+    const auto via_sse = run_coro(ioc, read(sse));
+    const auto via_ws = run_coro(ioc, read(ws));
+    for (const auto* events : {&via_sse, &via_ws}) {
+        std::string reasoning, text, arguments, id, name;
+        for (const auto& e : *events) {
+            if (e.type == client::event_type::reasoning) reasoning += e.text;
+            if (e.type == client::event_type::chunk) text += e.text;
+            if (e.type == client::event_type::tool_call) {
+                arguments += e.text;
+                if (!e.tool_call_id.empty()) id = e.tool_call_id;
+                if (!e.tool_name.empty()) name = e.tool_name;
+            }
+        }
+        BOOST_TEST(reasoning == "Call the tool.");
+        BOOST_TEST(text == "On it.");
+        BOOST_TEST(arguments == R"({"city": "Paris"})");
+        BOOST_TEST(id == "call_mock_0");
+        BOOST_TEST(name == "get_weather");
+        BOOST_REQUIRE(!events->empty());
+        BOOST_TEST((events->back().type == client::event_type::complete));
+        BOOST_TEST((events->back().finish == liveai::finish_reason::tool_calls));
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -108,6 +108,29 @@ BOOST_AUTO_TEST_CASE(complete_with_usage_or_null)
     BOOST_TEST(e.chunks == 4u);
     BOOST_CHECK_THROW(parse_stream_event("complete", R"({"finish_reason":"stop","usage":7,"chunks":4})", "a.5"), liveai::stream_error);
     BOOST_CHECK_THROW(parse_stream_event("complete", R"({"finish_reason":"stop","chunks":4})", "a.5"), liveai::stream_error);
+    e = parse_stream_event("complete", R"({"finish_reason":"tool_calls","usage":null,"chunks":0})", "a.6");
+    BOOST_TEST((e.finish == liveai::finish_reason::tool_calls));
+}
+
+BOOST_AUTO_TEST_CASE(clients_read_reasoning_and_tool_calls)
+{
+    using liveai::client::event_type;
+    using liveai::client::parse_stream_event;
+    auto r = parse_stream_event("reasoning", R"({"index":1,"text":"hmm"})", "a.2");
+    BOOST_TEST((r.type == event_type::reasoning));
+    BOOST_TEST(r.index == 1u);
+    BOOST_TEST(r.text == "hmm");
+    BOOST_TEST(!r.terminal());
+    // SSE data names the call's id "id"; a WebSocket message "call_id".
+    auto sse = parse_stream_event("tool_call", R"({"index":0,"id":"call_1","name":"f","arguments":"{\"a\""})", "a.3");
+    BOOST_TEST((sse.type == event_type::tool_call));
+    BOOST_TEST(sse.tool_call_id == "call_1");
+    BOOST_TEST(sse.tool_name == "f");
+    BOOST_TEST(sse.text == R"({"a")");
+    auto ws = parse_stream_event("tool_call", R"({"id":"a.4","index":0,"call_id":"call_1","arguments":":1}"})", "a.4");
+    BOOST_TEST(ws.tool_call_id == "call_1");
+    BOOST_TEST(ws.tool_name.empty());
+    BOOST_CHECK_THROW(parse_stream_event("tool_call", R"({"index":0})", "a.5"), liveai::stream_error);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
