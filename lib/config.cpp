@@ -79,7 +79,7 @@ public:
 
     const toml::node* get(std::string_view key)
     {
-        known_.push_back(key);
+        known_.emplace_back(key);
         return table_.get(key);
     }
 
@@ -105,7 +105,7 @@ public:
     void optional_integer(std::string_view key, std::optional<T>& out, std::int64_t min, std::int64_t max)
     {
         if (!table_.contains(key)) {
-            known_.push_back(key);
+            known_.emplace_back(key);
             return;
         }
         T value{};
@@ -197,7 +197,7 @@ private:
     problem_list& problems_;
     const toml::table& table_;
     std::string path_;
-    std::vector<std::string_view> known_;
+    std::vector<std::string> known_;  // copies: a provider may read keys it built on the fly
 };
 
 }  // namespace detail

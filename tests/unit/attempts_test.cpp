@@ -44,9 +44,10 @@ mock_settings text(std::string t)
     return s;
 }
 
-opened drain(liveai::token_stream& s)
+// The io_context must outlive the streams (their timers are its): each test
+// makes it first.
+opened drain(asio::io_context& ioc, liveai::token_stream& s)
 {
-    asio::io_context ioc;
     opened out;
     auto task = [&]() -> asio::awaitable<void> {
         try {
@@ -69,11 +70,12 @@ BOOST_AUTO_TEST_SUITE(compose_attempts)
 
 BOOST_AUTO_TEST_CASE(fallback_moves_on_before_the_first_delta)
 {
+    asio::io_context ioc;
     auto failing = text("never");
     failing.fail_after = 0;
     failing.fail_code = error::upstream_unavailable;
     auto s = liveai::compose::fallback({mock_attempt("a", failing), mock_attempt("b", text("from b"))});
-    const auto out = drain(*s);
+    const auto out = drain(ioc, *s);
     BOOST_TEST(!out.failure.has_value());
     BOOST_TEST(out.text == "from b");
     BOOST_TEST((out.attempts == outcomes{{"a", attempt_outcome::failed}, {"b", attempt_outcome::served}}));
@@ -84,19 +86,20 @@ BOOST_AUTO_TEST_CASE(fallback_moves_on_before_the_first_delta)
     auto timed_out = failing;
     timed_out.fail_code = error::first_token_timeout;
     auto all = liveai::compose::fallback({mock_attempt("a", limited), mock_attempt("b", timed_out)});
-    const auto none = drain(*all);
+    const auto none = drain(ioc, *all);
     BOOST_TEST((none.failure == error::first_token_timeout));
     BOOST_TEST((none.attempts == outcomes{{"a", attempt_outcome::failed}, {"b", attempt_outcome::failed}}));
 }
 
 BOOST_AUTO_TEST_CASE(nothing_switches_after_the_first_delta)
 {
+    asio::io_context ioc;
     auto partial = text("one two three");
     partial.fail_after = 2;
     partial.fail_code = error::upstream_unavailable;
     int opens_b = 0;
     auto s = liveai::compose::fallback({mock_attempt("a", partial), mock_attempt("b", text("from b"), &opens_b)});
-    const auto out = drain(*s);
+    const auto out = drain(ioc, *s);
     BOOST_TEST((out.failure == error::upstream_unavailable));
     BOOST_TEST(out.text == "one two");  // never restarted on b
     BOOST_TEST(opens_b == 0);
@@ -105,21 +108,23 @@ BOOST_AUTO_TEST_CASE(nothing_switches_after_the_first_delta)
 
 BOOST_AUTO_TEST_CASE(an_error_another_provider_would_share_does_not_move_on)
 {
+    asio::io_context ioc;
     auto refused = text("x");
     refused.fail_after = 0;
     refused.fail_code = error::provider_error;  // not retryable, not upstream_*
     int opens_b = 0;
     auto s = liveai::compose::fallback({mock_attempt("a", refused), mock_attempt("b", text("from b"), &opens_b)});
-    BOOST_TEST((drain(*s).failure == error::provider_error));
+    BOOST_TEST((drain(ioc, *s).failure == error::provider_error));
     BOOST_TEST(opens_b == 0);
 }
 
 BOOST_AUTO_TEST_CASE(hedge_starts_the_next_attempt_after_the_delay_and_the_first_delta_wins)
 {
+    asio::io_context ioc;
     auto slow = text("slow answer");
     slow.first_token_delay = 5s;
     auto s = liveai::compose::hedge(50ms, {mock_attempt("slow", slow), mock_attempt("fast", text("fast answer"))});
-    const auto out = drain(*s);
+    const auto out = drain(ioc, *s);
     BOOST_TEST(!out.failure.has_value());
     BOOST_TEST(out.text == "fast answer");
     // The loser is cancelled at once (the drain would otherwise wait 5 s for nothing: it is bounded by 10 s).
@@ -128,11 +133,12 @@ BOOST_AUTO_TEST_CASE(hedge_starts_the_next_attempt_after_the_delay_and_the_first
 
 BOOST_AUTO_TEST_CASE(hedge_does_not_start_a_second_attempt_when_the_first_is_quick)
 {
+    asio::io_context ioc;
     auto quick = text("quick");
     quick.first_token_delay = 5ms;
     int opens_b = 0;
     auto s = liveai::compose::hedge(2s, {mock_attempt("a", quick), mock_attempt("b", text("b"), &opens_b)});
-    const auto out = drain(*s);
+    const auto out = drain(ioc, *s);
     BOOST_TEST(out.text == "quick");
     BOOST_TEST(opens_b == 0);
     BOOST_TEST((out.attempts == outcomes{{"a", attempt_outcome::served}}));
@@ -140,12 +146,13 @@ BOOST_AUTO_TEST_CASE(hedge_does_not_start_a_second_attempt_when_the_first_is_qui
 
 BOOST_AUTO_TEST_CASE(hedge_keeps_the_first_attempt_when_it_answers_first_after_all)
 {
+    asio::io_context ioc;
     auto a = text("a wins");
     a.first_token_delay = 100ms;
     auto b = text("b loses");
     b.first_token_delay = 5s;
     auto s = liveai::compose::hedge(20ms, {mock_attempt("a", a), mock_attempt("b", b)});
-    const auto out = drain(*s);
+    const auto out = drain(ioc, *s);
     BOOST_TEST(out.text == "a wins");
     BOOST_TEST((out.attempts == outcomes{{"a", attempt_outcome::served}, {"b", attempt_outcome::cancelled}}));
 }
@@ -154,8 +161,8 @@ BOOST_AUTO_TEST_CASE(cancelling_the_composition_cancels_every_running_attempt)
 {
     auto slow = text("x");
     slow.first_token_delay = 5s;
-    auto s = liveai::compose::hedge(10ms, {mock_attempt("a", slow), mock_attempt("b", slow)});
     asio::io_context ioc;
+    auto s = liveai::compose::hedge(10ms, {mock_attempt("a", slow), mock_attempt("b", slow)});
     asio::steady_timer later(ioc, 100ms);
     later.async_wait([&](auto) { s->cancel(); });
     auto task = [&]() -> asio::awaitable<void> {

@@ -278,8 +278,8 @@ BOOST_AUTO_TEST_CASE(reasoning_then_text_then_a_tool_call_in_fragments)
     s.reasoning = "The user wants the weather.";
     s.tool_name = "get_weather";
     s.tool_arguments = R"({"city": "Zürich", "unit": "celsius"})";
+    boost::asio::io_context ioc;  // outlives the stream, whose timer is the context's
     mock_provider p(s, request{"weather?"});
-    boost::asio::io_context ioc;
     std::vector<liveai::token_kind> kinds;
     liveai::collect_result whole;
     std::vector<std::string> ids;
