@@ -34,14 +34,6 @@ std::string_view type_name(toml::node_type t) noexcept
     }
 }
 
-bool valid_block_name(std::string_view name) noexcept
-{
-    if (name.empty() || name.size() > 64) return false;
-    auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-    if (!lower_or_digit(name[0])) return false;
-    return std::all_of(name.begin() + 1, name.end(), [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
-}
-
 }  // namespace
 
 namespace detail {
@@ -352,6 +344,20 @@ void read_client_options(table_reader& r, block_config& b)
     }
 }
 
+// What every block has, composed or not: the opt-in, the request limits,
+// the deadlines and the disconnect policy.
+void read_stream_settings(table_reader& r, block_config& b)
+{
+    r.boolean("streaming", b.streaming);
+    r.integer("max_prompt_bytes", b.max_prompt_bytes, 1, 16 << 20);
+    r.integer("max_messages", b.max_messages, 1, 100'000);
+    read_client_options(r, b);
+    r.millis("first_token_timeout_ms", b.deadlines.first_token, 0);
+    r.millis("idle_timeout_ms", b.deadlines.idle, 0);
+    r.millis("total_timeout_ms", b.deadlines.total, 0);
+    read_disconnect_policy(r, b);
+}
+
 void read_block(table_reader& r, block_config& b, const provider_registry& providers)
 {
     const provider_factory* factory = nullptr;
@@ -371,14 +377,7 @@ void read_block(table_reader& r, block_config& b, const provider_registry& provi
         for (const auto* key : {"model", "system_prompt"})
             if (const auto* k = r.get(key))
                 r.problems().add(k->source(), r.key_path(key), "is each attempt's own in a block with fallback");
-        read_disconnect_policy(r, b);
-        r.boolean("streaming", b.streaming);
-        r.integer("max_prompt_bytes", b.max_prompt_bytes, 1, 16 << 20);
-        r.integer("max_messages", b.max_messages, 1, 100'000);
-        read_client_options(r, b);
-        r.millis("first_token_timeout_ms", b.deadlines.first_token, 0);
-        r.millis("idle_timeout_ms", b.deadlines.idle, 0);
-        r.millis("total_timeout_ms", b.deadlines.total, 0);
+        read_stream_settings(r, b);
         r.finish();
         return;
     }
@@ -399,14 +398,7 @@ void read_block(table_reader& r, block_config& b, const provider_registry& provi
     if (factory && !has_model && b.model.empty())
         r.problems().add(provider_node->source(), r.key_path("model"), "is required for provider \"" + b.provider + "\"");
     r.string("system_prompt", b.system_prompt, 1 << 20);
-    r.boolean("streaming", b.streaming);
-    r.integer("max_prompt_bytes", b.max_prompt_bytes, 1, 16 << 20);
-    r.integer("max_messages", b.max_messages, 1, 100'000);
-    read_client_options(r, b);
-    r.millis("first_token_timeout_ms", b.deadlines.first_token, 0);
-    r.millis("idle_timeout_ms", b.deadlines.idle, 0);
-    r.millis("total_timeout_ms", b.deadlines.total, 0);
-    read_disconnect_policy(r, b);
+    read_stream_settings(r, b);
     if (factory) b.settings = factory->default_settings();
     // A table named after a registered provider holds that provider's
     // settings; any other key is reported unknown by finish().

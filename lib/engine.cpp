@@ -15,6 +15,17 @@ std::string_view to_string(disconnect_policy policy) noexcept
     return policy == disconnect_policy::detach ? "detach" : "cancel";
 }
 
+bool valid_block_name(std::string_view name) noexcept
+{
+    if (name.empty() || name.size() > 64) return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
+        if (!ok) return false;
+    }
+    return true;
+}
+
 std::chrono::milliseconds first_token_budget(const liveai::deadlines& d) noexcept
 {
     if (d.first_token.count() > 0 && d.total.count() > 0) return std::min(d.first_token, d.total);
@@ -105,14 +116,12 @@ void refuse_option(const block_config& block, const request_options& o)
         return std::find(block.client_options.begin(), block.client_options.end(), name) != block.client_options.end();
     };
     const auto check = [&](bool set, std::string_view name) {
-        if (set && !allowed(name))
-            throw stream_error(error::invalid_request, "options." + std::string(name) + ": block \"" + block.name +
-                                                           "\" does not let clients set it (its client_options: " +
-                                                           (block.client_options.empty() ? std::string("none") : [&] {
-                                                               std::string all;
-                                                               for (const auto& n : block.client_options) all += (all.empty() ? "" : ", ") + n;
-                                                               return all;
-                                                           }()) + ")");
+        if (!set || allowed(name)) return;
+        std::string listed;
+        for (const auto& n : block.client_options) listed += (listed.empty() ? "" : ", ") + n;
+        throw stream_error(error::invalid_request, "options." + std::string(name) + ": block \"" + block.name +
+                                                       "\" does not let clients set it (its client_options: " +
+                                                       (listed.empty() ? "none" : listed) + ")");
     };
     check(o.max_tokens.has_value(), "max_tokens");
     check(o.temperature.has_value(), "temperature");
@@ -132,8 +141,7 @@ void engine::validate(const block_config& block, request& req)
             throw stream_error(error::prompt_too_large, "prompt is " + std::to_string(req.prompt.size()) + " bytes; block \"" +
                                                             block.name + "\" accepts at most " +
                                                             std::to_string(block.max_prompt_bytes));
-        req.messages.push_back(message{message_role::user, std::move(req.prompt), {}, {}});
-        req.prompt.clear();
+        prompt_to_message(req);
     } else {
         if (!req.prompt.empty()) throw stream_error(error::invalid_request, "send either prompt or messages, not both");
         if (req.messages.size() > block.max_messages)

@@ -7,14 +7,6 @@ namespace liveai {
 
 namespace {
 
-bool valid_provider_name(std::string_view name) noexcept
-{
-    if (name.empty() || name.size() > 64) return false;
-    auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-    if (!lower_or_digit(name[0])) return false;
-    return std::all_of(name.begin() + 1, name.end(), [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
-}
-
 // A provider's settings are the block's table of that name, so a name may
 // not be one of the block's own keys.
 constexpr std::string_view block_keys[] = {"provider", "model", "system_prompt", "streaming", "max_prompt_bytes",
@@ -29,7 +21,7 @@ constexpr std::string_view block_keys[] = {"provider", "model", "system_prompt",
 void provider_registry::add(std::string name, std::shared_ptr<const provider_factory> factory)
 {
     if (!factory) throw std::invalid_argument("provider \"" + name + "\": no factory");
-    if (!valid_provider_name(name))
+    if (!valid_block_name(name))
         throw std::invalid_argument("provider \"" + name + "\": names must match [a-z0-9][a-z0-9_-]{0,63}");
     if (std::find(std::begin(block_keys), std::end(block_keys), name) != std::end(block_keys))
         throw std::invalid_argument("provider \"" + name + "\": the name is a key of a block's own table");

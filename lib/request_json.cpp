@@ -221,6 +221,13 @@ std::string_view to_string(message_role role) noexcept
     return "user";
 }
 
+void prompt_to_message(request& req)
+{
+    if (!req.messages.empty() || req.prompt.empty()) return;
+    req.messages.push_back(message{message_role::user, std::move(req.prompt), {}, {}});
+    req.prompt.clear();
+}
+
 std::string_view last_user_text(const request& req) noexcept
 {
     for (auto it = req.messages.rbegin(); it != req.messages.rend(); ++it)

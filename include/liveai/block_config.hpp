@@ -53,4 +53,8 @@ struct block_config {
 
 std::string_view to_string(disconnect_policy policy) noexcept;
 
+// The contract's name rule for blocks, and for providers (whose settings
+// are a block's table of that name): [a-z0-9][a-z0-9_-]{0,63}.
+bool valid_block_name(std::string_view name) noexcept;
+
 }  // namespace liveai

@@ -58,6 +58,10 @@ struct request {
 
 std::string_view to_string(message_role role) noexcept;
 
+// Makes a prompt the conversation's one user message (what the engine does
+// before a provider sees a request; a provider made by hand calls it too).
+void prompt_to_message(request& req);
+
 // The text of the last user message ("" when there is none): what the mock echoes.
 std::string_view last_user_text(const request& req) noexcept;
 

@@ -28,28 +28,27 @@ liveai::error anthropic_error(std::string_view type) noexcept
 anthropic_provider::anthropic_provider(upstream_settings settings, std::string model, std::string system_prompt, request req)
     : http_stream_provider("anthropic", std::move(settings))
 {
-    if (req.messages.empty() && !req.prompt.empty()) req.messages.push_back(message{message_role::user, std::move(req.prompt), {}, {}});
+    prompt_to_message(req);
     // Anthropic: the system text apart; a call as a tool_use block of the
     // assistant turn, its result as a tool_result block of a user turn (the
     // results of parallel calls in one turn).
     std::string system = system_prompt;
     json::array messages;
+    bool after_tool_result = false;  // the last turn holds tool results: the next joins it
     for (const auto& m : req.messages) {
         if (m.role == message_role::system) {
             system += (system.empty() ? "" : "\n\n") + m.content;
             continue;
         }
-        if (m.role == message_role::tool) {
+        const bool tool_result = m.role == message_role::tool;
+        if (tool_result) {
             json::object result{{"type", "tool_result"}, {"tool_use_id", m.tool_call_id}, {"content", m.content}};
-            auto* last = messages.empty() ? nullptr : &messages.back().as_object();
-            if (last && last->at("role") == "user" && last->at("content").is_array() &&
-                last->at("content").as_array().back().as_object().at("type") == "tool_result") {
-                (*last)["content"].as_array().push_back(std::move(result));
-            } else {
-                messages.push_back(json::object{{"role", "user"}, {"content", json::array{std::move(result)}}});
-            }
+            if (after_tool_result) messages.back().as_object()["content"].as_array().push_back(std::move(result));
+            else messages.push_back(json::object{{"role", "user"}, {"content", json::array{std::move(result)}}});
+            after_tool_result = true;
             continue;
         }
+        after_tool_result = false;
         if (m.role == message_role::assistant && !m.tool_calls.empty()) {
             json::array content;
             if (!m.content.empty()) content.push_back(json::object{{"type", "text"}, {"text", m.content}});

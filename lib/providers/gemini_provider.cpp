@@ -20,12 +20,13 @@ liveai::finish_reason gemini_finish_reason(std::string_view reason) noexcept
 gemini_provider::gemini_provider(upstream_settings settings, std::string model, std::string system_prompt, request req)
     : http_stream_provider("gemini", std::move(settings))
 {
-    if (req.messages.empty() && !req.prompt.empty()) req.messages.push_back(message{message_role::user, std::move(req.prompt), {}, {}});
+    prompt_to_message(req);
     // Gemini: the system text apart, roles user and model, a call's result
     // as a functionResponse part (by the call's name) in a user turn; the
     // results of parallel calls in one turn.
     std::string system = system_prompt;
     json::array contents;
+    bool after_tool_result = false;  // the last turn holds tool results: the next joins it
     const auto name_of_call = [&](const std::string& id) -> std::string {
         for (const auto& m : req.messages)
             for (const auto& c : m.tool_calls)
@@ -48,13 +49,13 @@ gemini_provider::gemini_provider(upstream_settings settings, std::string model, 
             for (const auto& c : m.tool_calls)
                 parts.push_back(json::object{{"functionCall", json::object{{"name", c.name}, {"args", json::parse(c.arguments)}}}});
         }
-        const char* role = m.role == message_role::assistant ? "model" : "user";
-        if (m.role == message_role::tool && !contents.empty() && contents.back().as_object().at("role") == "user" &&
-            contents.back().as_object().at("parts").as_array().front().as_object().contains("functionResponse")) {
+        const bool tool_result = m.role == message_role::tool;
+        if (tool_result && after_tool_result) {
             for (auto& p : parts) contents.back().as_object()["parts"].as_array().push_back(std::move(p));
             continue;
         }
-        contents.push_back(json::object{{"role", role}, {"parts", std::move(parts)}});
+        after_tool_result = tool_result;
+        contents.push_back(json::object{{"role", m.role == message_role::assistant ? "model" : "user"}, {"parts", std::move(parts)}});
     }
     json::object body{{"contents", std::move(contents)}};
     if (!system.empty()) body["systemInstruction"] = json::object{{"parts", json::array{json::object{{"text", system}}}}};

@@ -270,6 +270,16 @@ void http_stream_provider::end_cancelled() noexcept
     mark_finished(finish_reason::cancelled);
 }
 
+// The answer is whole: its tool calls are checked before the stream
+// counts as finished (a failure here is the stream's, never retried after
+// the first token).
+void http_stream_provider::finish_answer()
+{
+    check_tool_calls();
+    x_->fsm.body_finished();
+    finish_stream();
+}
+
 void http_stream_provider::finish_stream()
 {
     auto& x = *x_;
@@ -554,9 +564,7 @@ std::optional<token> http_stream_provider::parse_pending()
             if (!finish_seen_)
                 throw stream_error(error::upstream_protocol,
                                    provider_name_ + " ended the stream ([DONE]) without a finish_reason: the answer is incomplete");
-            check_tool_calls();
-            x.fsm.body_finished();
-            finish_stream();
+            finish_answer();
             return std::nullopt;
         }
     }
@@ -583,9 +591,7 @@ void http_stream_provider::end_of_body()
     if (!finish_seen_)
         throw stream_error(error::upstream_protocol,
                            provider_name_ + " stream ended without a finish reason (cut off): the answer is incomplete");
-    check_tool_calls();
-    x.fsm.body_finished();
-    finish_stream();
+    finish_answer();
 }
 
 std::optional<token> http_stream_provider::try_next()
@@ -655,10 +661,8 @@ asio::awaitable<std::optional<token>> http_stream_provider::next()
                     // The answer was whole: a connection that broke before the
                     // end marker loses nothing but the trailing usage.
                     if (finish_seen_) {
-                        check_tool_calls();
-                        fsm.body_finished();
                         close_upstream();
-                        finish_stream();
+                        finish_answer();
                         co_return std::nullopt;
                     }
                     if (ec == beast::error::timeout)

@@ -40,7 +40,7 @@ openai_provider::openai_provider(upstream_settings settings, std::string model, 
 {
     json::array messages;
     if (!system_prompt.empty()) messages.push_back(json::object{{"role", "system"}, {"content", system_prompt}});
-    if (req.messages.empty() && !req.prompt.empty()) req.messages.push_back(message{message_role::user, std::move(req.prompt), {}, {}});
+    prompt_to_message(req);
     for (const auto& m : req.messages) {
         json::object out{{"role", to_string(m.role)}};
         if (m.role == message_role::assistant && !m.tool_calls.empty()) {

@@ -65,17 +65,6 @@ std::optional<event_id> parse_event_id(std::string_view text) noexcept
     return id;
 }
 
-bool valid_block_name(std::string_view name) noexcept
-{
-    if (name.empty() || name.size() > 64) return false;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i];
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
-        if (!ok) return false;
-    }
-    return true;
-}
-
 std::variant<route, route_error> route_request(const request_head& head, const route_table& table)
 {
     const auto qpos = head.target.find('?');

@@ -89,7 +89,7 @@ struct stream_request {
 std::variant<stream_request, route_error> read_stream_request(route& r, boost::beast::http::verb method,
                                                               std::string_view body);
 
-// The contract's block-name rule: [a-z0-9][a-z0-9_-]{0,63}.
-bool valid_block_name(std::string_view name) noexcept;
+// The contract's block-name rule (block_config.hpp).
+using liveai::valid_block_name;
 
 }  // namespace liveai::server::detail

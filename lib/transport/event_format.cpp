@@ -40,22 +40,29 @@ void append_json_string(std::string& out, std::string_view text)
     out.push_back('"');
 }
 
-void append_chunk_json(std::string& out, std::uint64_t index, std::string_view text, bool with_type)
+namespace {
+
+// {["type":...,]"index":n,"text":...}: a chunk's and a reasoning delta's shape.
+void append_indexed_text(std::string& out, std::string_view typed_prefix, std::uint64_t index, std::string_view text,
+                         bool with_type)
 {
-    out.append(with_type ? R"({"type":"chunk","index":)" : R"({"index":)");
+    out.append(with_type ? typed_prefix : R"({"index":)");
     append_number(out, index);
     out.append(R"(,"text":)");
     append_json_string(out, text);
     out.push_back('}');
 }
 
+}  // namespace
+
+void append_chunk_json(std::string& out, std::uint64_t index, std::string_view text, bool with_type)
+{
+    append_indexed_text(out, R"({"type":"chunk","index":)", index, text, with_type);
+}
+
 void append_reasoning_json(std::string& out, std::uint64_t index, std::string_view text, bool with_type)
 {
-    out.append(with_type ? R"({"type":"reasoning","index":)" : R"({"index":)");
-    append_number(out, index);
-    out.append(R"(,"text":)");
-    append_json_string(out, text);
-    out.push_back('}');
+    append_indexed_text(out, R"({"type":"reasoning","index":)", index, text, with_type);
 }
 
 void append_tool_call_json(std::string& out, std::uint64_t index, std::string_view id, std::string_view name,

@@ -118,6 +118,7 @@ private:
     void end_cancelled() noexcept;
     void close_upstream() noexcept;
     void finish_stream();
+    void finish_answer();
     token deliver();
     void check_tool_calls() const;
     void end_of_body();
