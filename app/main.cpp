@@ -2,6 +2,7 @@
 #include <liveai/config.hpp>
 #include <liveai/engine.hpp>
 #include <liveai/provider_registry.hpp>
+#include <liveai/server/api_key_digest.hpp>
 #include <liveai/server/http_server.hpp>
 #include <liveai/version.hpp>
 
@@ -27,6 +28,9 @@ options:
   --host ADDRESS       listen address, overrides [server] host
   --port N             listen port, overrides [server] port (0: any free port)
   --check-config FILE  validate FILE, print every problem, exit 1 if any
+  --new-key NAME       make an API key: the key on stderr (shown once), the
+                       [[auth.keys]] entry with its SHA-256 on stdout
+  --hash-key           read a key on stdin, print its SHA-256 (for sha256 =)
   --help               this text
   --version            print the version
 )";
@@ -36,6 +40,8 @@ struct options {
     std::optional<std::string> host;
     std::optional<std::uint16_t> port;
     std::optional<std::string> check;
+    std::optional<std::string> new_key;
+    bool hash_key = false;
 };
 
 // Returns nullopt (after printing why) when the command line is wrong.
@@ -62,12 +68,17 @@ std::optional<options> parse_flags(int argc, char** argv, int& exit_now)
             exit_now = 0;
             return o;
         }
-        if (arg == "--config" || arg == "--host" || arg == "--check-config" || arg == "--port") {
+        if (arg == "--hash-key") {
+            o.hash_key = true;
+            continue;
+        }
+        if (arg == "--config" || arg == "--host" || arg == "--check-config" || arg == "--port" || arg == "--new-key") {
             auto v = value();
             if (!v) return std::nullopt;
             if (arg == "--config") o.config = *v;
             else if (arg == "--host") o.host = *v;
             else if (arg == "--check-config") o.check = *v;
+            else if (arg == "--new-key") o.new_key = *v;
             else {
                 unsigned port = 0;
                 auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), port);
@@ -93,6 +104,30 @@ int main(int argc, char** argv)
     const auto opts = parse_flags(argc, argv, exit_now);
     if (!opts) return 2;
     if (exit_now >= 0) return exit_now;
+
+    if (opts->new_key) {
+        if (!liveai::valid_block_name(*opts->new_key)) {
+            std::cerr << "liveai-server: a key's name must match [a-z0-9][a-z0-9_-]{0,63}\n";
+            return 2;
+        }
+        const auto key = liveai::server::generate_api_key();
+        std::cerr << "API key for \"" << *opts->new_key << "\" (store it now; only its digest is kept): " << key << "\n";
+        std::cout << "[[auth.keys]]\nname = \"" << *opts->new_key << "\"\nsha256 = \""
+                  << liveai::server::to_hex(liveai::server::digest_of_key(key)) << "\"\nblocks = [\"*\"]\n";
+        return 0;
+    }
+    if (opts->hash_key) {
+        // From stdin, so the key is in neither the shell's history nor ps.
+        std::string key;
+        std::getline(std::cin, key);
+        while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
+        if (!liveai::server::plausible_api_key(key)) {
+            std::cerr << "liveai-server: a key is 1 to 256 token characters (letters, digits, !#$%&'*+-.^_`|~)\n";
+            return 2;
+        }
+        std::cout << liveai::server::to_hex(liveai::server::digest_of_key(key)) << "\n";
+        return 0;
+    }
 
     if (opts->check) {
         try {
@@ -124,6 +159,10 @@ int main(int argc, char** argv)
     }
     if (opts->host) config.server.host = *opts->host;
     if (opts->port) config.server.port = *opts->port;
+    if (!config.server.auth.enabled() && config.server.host != "127.0.0.1" && config.server.host != "::1" &&
+        config.server.host != "localhost")
+        std::cerr << "liveai-server: warning: listening on " << config.server.host
+                  << " without [auth]: anyone who can reach the port can spend the provider keys (add [[auth.keys]])\n";
 
     try {
         liveai::server::http_server server(config.server, std::make_shared<const liveai::engine>(config.blocks));

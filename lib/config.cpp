@@ -1,6 +1,8 @@
 #include <liveai/config.hpp>
 
 #include <liveai/provider_registry.hpp>
+#include <liveai/server/api_key_digest.hpp>
+#include <liveai/server/origin_policy.hpp>
 #include <liveai/request_json.hpp>
 #include <liveai/settings_reader.hpp>
 
@@ -148,6 +150,27 @@ public:
             return nullptr;
         }
         out = value;
+        return node;
+    }
+
+    // An array of strings, each within max_len bytes and not empty.
+    const toml::node* string_list(std::string_view key, std::vector<std::string>& out, std::size_t max_len = 256)
+    {
+        const auto* node = get(key);
+        if (!node) return nullptr;
+        const auto* list = node->as_array();
+        if (!list) {
+            wrong_type(*node, key, "an array of strings");
+            return nullptr;
+        }
+        out.clear();
+        for (const auto& item : *list) {
+            const auto* text = item.as_string();
+            if (!text || text->get().empty() || text->get().size() > max_len)
+                problems_.add(item.source(), key_path(key), "each must be a non-empty string of at most " + std::to_string(max_len) + " bytes");
+            else
+                out.push_back(text->get());
+        }
         return node;
     }
 
@@ -315,6 +338,95 @@ void read_server(table_reader& r, server::server_config& s)
         else
             s.log = it->second;
     }
+    for (const char* key : {"cors_allowed_origins", "ws_allowed_origins"}) {
+        auto& list = key[0] == 'c' ? s.cors_allowed_origins : s.ws_allowed_origins;
+        if (const auto* node = r.string_list(key, list))
+            for (const auto& origin : list)
+                if (origin != "*" && !server::valid_origin(origin))
+                    r.problems().add(node->source(), r.key_path(key),
+                                     "\"" + origin + "\" is not an origin (scheme://host[:port], no path, or \"*\")");
+    }
+    r.finish();
+}
+
+// A `sha256 = "<64 hex digits>"` key: the digest liveai-server --hash-key prints.
+bool read_digest(table_reader& r, std::string_view key, server::key_digest& out, bool required)
+{
+    std::string hex;
+    const auto* node = r.string(key, hex, 128);
+    if (!node) {
+        if (required && !r.table().contains(key)) r.problems().add_plain(r.key_path(key) + ": missing (liveai-server --hash-key prints it)");
+        return false;
+    }
+    const auto digest = server::parse_key_digest(hex);
+    if (!digest) {
+        r.problems().add(node->source(), r.key_path(key), "must be 64 hex digits, the SHA-256 of the key (liveai-server --hash-key prints it)");
+        return false;
+    }
+    out = *digest;
+    return true;
+}
+
+void read_api_keys(table_reader& r, std::string_view key, std::vector<server::api_key>& keys)
+{
+    const auto* node = r.get(key);
+    if (!node) return;
+    const auto* list = node->as_array();
+    if (!list || !list->is_array_of_tables()) return r.wrong_type(*node, key, "an array of tables ([[" + r.key_path(key) + "]])");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        table_reader kr(r.problems(), *list->get(i)->as_table(), r.key_path(key) + "[" + std::to_string(i) + "]");
+        server::api_key k;
+        const auto* name = kr.string("name", k.name, 64, false);
+        if (!name && !kr.table().contains("name")) kr.problems().add_plain(kr.key_path("name") + ": missing");
+        if (name && !valid_block_name(k.name))
+            kr.problems().add(name->source(), kr.key_path("name"), "must match [a-z0-9][a-z0-9_-]{0,63} (it is a metric label)");
+        read_digest(kr, "sha256", k.sha256, true);
+        if (!kr.string_list("blocks", k.blocks, 64) && !kr.table().contains("blocks"))
+            kr.problems().add_plain(kr.key_path("blocks") + ": missing (the blocks this key may use, or [\"*\"])");
+        kr.integer("max_streams", k.max_streams, 1, 1'000'000);
+        kr.integer("requests_per_minute", k.requests_per_minute, 0, 10'000'000);
+        kr.finish();
+        for (const auto& other : keys) {
+            if (!k.name.empty() && other.name == k.name)
+                kr.problems().add_plain(kr.key_path("name") + ": \"" + k.name + "\" is used by another key");
+            if (other.sha256 == k.sha256 && k.sha256 != server::key_digest{})
+                kr.problems().add_plain(kr.key_path("sha256") + ": the same key as \"" + other.name + "\"");
+        }
+        keys.push_back(std::move(k));
+    }
+}
+
+// A path relative to the config file's directory.
+std::string beside(std::string_view config_path, const std::string& path)
+{
+    if (path.empty() || path.front() == '/') return path;
+    const auto slash = config_path.rfind('/');
+    return slash == std::string_view::npos ? path : std::string(config_path.substr(0, slash + 1)) + path;
+}
+
+void read_auth(table_reader& r, server::auth_config& auth)
+{
+    read_api_keys(r, "keys", auth.keys);
+    auth.has_metrics_key = read_digest(r, "metrics_key_sha256", auth.metrics_sha256, false);
+    std::string file;
+    if (const auto* node = r.string("keys_file", file, 4096, false)) {
+        const auto path = beside(r.problems().file(), file);
+        try {
+            const auto keys = toml::parse_file(path);
+            problem_list& problems = r.problems();
+            // The keys file's own file:line:column is what a reader needs.
+            problem_list file_problems(path);
+            table_reader fr(file_problems, keys, "");
+            read_api_keys(fr, "keys", auth.keys);
+            fr.finish();
+            for (auto& p : file_problems.problems()) problems.problems().push_back(std::move(p));
+        } catch (const toml::parse_error& e) {
+            r.problems().add(node->source(), r.key_path("keys_file"),
+                             "cannot read \"" + path + "\": " + std::string(e.description()));
+        }
+    }
+    if (auth.keys.empty())
+        r.problems().add(r.table().source(), "auth", "has no keys ([[auth.keys]] or keys_file): a server with [auth] would refuse everything");
     r.finish();
 }
 
@@ -356,6 +468,9 @@ void read_stream_settings(table_reader& r, block_config& b)
     r.millis("idle_timeout_ms", b.deadlines.idle, 0);
     r.millis("total_timeout_ms", b.deadlines.total, 0);
     read_disconnect_policy(r, b);
+    if (const auto* node = r.string("model_alias", b.model_alias, 256, false); node && !valid_model_name(b.model_alias))
+        r.problems().add(node->source(), r.key_path("model_alias"), "must be printable ASCII without spaces or quotes");
+    r.boolean("allow_query_token", b.allow_query_token);
 }
 
 void read_block(table_reader& r, block_config& b, const provider_registry& providers)
@@ -455,6 +570,10 @@ app_config parse_config(std::string_view toml_text, std::string_view source_name
         table_reader r(problems, *server, "server");
         read_server(r, config.server);
     }
+    if (const auto* auth = top.table("auth")) {
+        table_reader r(problems, *auth, "auth");
+        read_auth(r, config.server.auth);
+    }
     if (const auto* blocks = top.table("blocks")) {
         for (auto&& [name, node] : *blocks) {
             const std::string path = "blocks." + std::string(name.str());
@@ -480,6 +599,14 @@ app_config parse_config(std::string_view toml_text, std::string_view source_name
             if (it == config.blocks.end() || &*it == &b || !it->fallback.empty())
                 problems.add_plain("blocks." + b.name + ".fallback: \"" + name + "\" is not another block with a provider of its own");
         }
+    for (const auto& k : config.server.auth.keys)
+        for (const auto& name : k.blocks)
+            if (name != "*" && std::none_of(config.blocks.begin(), config.blocks.end(), [&](const block_config& b) { return b.name == name; }))
+                problems.add_plain("auth key \"" + k.name + "\": blocks names \"" + name + "\", which is not a block");
+    for (const auto& b : config.blocks)
+        for (const auto& o : config.blocks)
+            if (&b != &o && !b.model_alias.empty() && (b.model_alias == o.model_alias || b.model_alias == o.name))
+                problems.add_plain("blocks." + b.name + ".model_alias: \"" + b.model_alias + "\" is also block \"" + o.name + "\"'s name or alias");
     if (config.blocks.empty() && problems.problems().empty())
         problems.add_plain("no blocks are configured (add a [blocks.<name>] table)");
     if (!problems.problems().empty()) throw config_error(std::move(problems.problems()));

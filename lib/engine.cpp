@@ -26,6 +26,14 @@ bool valid_block_name(std::string_view name) noexcept
     return true;
 }
 
+bool valid_model_name(std::string_view name) noexcept
+{
+    if (name.empty() || name.size() > 256) return false;
+    for (const char c : name)
+        if (c <= ' ' || c > '~' || c == '"' || c == '\\') return false;
+    return true;
+}
+
 std::chrono::milliseconds first_token_budget(const liveai::deadlines& d) noexcept
 {
     if (d.first_token.count() > 0 && d.total.count() > 0) return std::min(d.first_token, d.total);

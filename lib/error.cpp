@@ -50,6 +50,9 @@ constexpr std::array code_table{
     code_entry{error::upstream_protocol, "upstream_protocol", "the upstream provider sent a malformed stream", false, 502},
     code_entry{error::upstream_timeout, "upstream_timeout", "the upstream provider did not answer in time", true, 504},
     code_entry{error::upstream_tls, "upstream_tls", "the upstream's TLS certificate failed verification", false, 502},
+    code_entry{error::unauthorized, "unauthorized", "a valid API key is required (Authorization: Bearer <key>)", false, 401},
+    code_entry{error::forbidden, "forbidden", "the API key may not use this block or endpoint", false, 403},
+    code_entry{error::rate_limited, "rate_limited", "the API key is at its configured limit", true, 429},
     code_entry{error::internal_error, "internal_error", "internal server error", false, 500},
 };
 

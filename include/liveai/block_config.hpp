@@ -45,6 +45,11 @@ struct block_config {
     // block has no provider of its own; its deadlines hold over the whole.
     std::vector<std::string> fallback;
     std::chrono::milliseconds hedge_after{0};
+    // The name /v1/models lists and /v1/chat/completions takes as `model`
+    // besides the block's own ("" for none).
+    std::string model_alias;
+    // An API key may come as ?access_token= (EventSource cannot send headers).
+    bool allow_query_token = false;
     // The provider's own settings ([blocks.<name>.<provider>]), of the type
     // its factory reads: find_block_settings<T>() / block_settings<T>() in
     // provider_registry.hpp. Empty: the provider's defaults.
@@ -56,5 +61,9 @@ std::string_view to_string(disconnect_policy policy) noexcept;
 // The contract's name rule for blocks, and for providers (whose settings
 // are a block's table of that name): [a-z0-9][a-z0-9_-]{0,63}.
 bool valid_block_name(std::string_view name) noexcept;
+
+// A model name or alias as /v1/models lists it: 1 to 256 printable ASCII
+// characters, no space, quote or backslash (it is a metric label too).
+bool valid_model_name(std::string_view name) noexcept;
 
 }  // namespace liveai

@@ -49,6 +49,11 @@ enum class error {
     upstream_protocol,
     upstream_timeout,
     upstream_tls,
+    // API keys ([auth]): none or a wrong one, a block outside the key's
+    // list, the key's own limits.
+    unauthorized,
+    forbidden,
+    rate_limited,
     // Anything else: a bug or an unexpected exception at a session's edge.
     internal_error,
 };

@@ -77,6 +77,10 @@ public:
     // Empty for a stream that is no composition.
     virtual std::span<const attempt_report> attempt_reports() const noexcept { return {}; }
 
+    // Upstream requests counted as attempts so far (1 + retries); 0 for a
+    // stream that makes none (the mock, a composition: see attempt_reports).
+    virtual unsigned upstream_attempts() const noexcept { return 0; }
+
     state current_state() const noexcept { return state_; }
     bool done() const noexcept { return state_ != state::open; }
     liveai::finish_reason finish_reason() const noexcept { return reason_; }

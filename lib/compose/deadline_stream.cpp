@@ -294,4 +294,6 @@ std::span<const attempt_report> deadline_stream::attempt_reports() const noexcep
     return race_->inner->attempt_reports();
 }
 
+unsigned deadline_stream::upstream_attempts() const noexcept { return race_->inner->upstream_attempts(); }
+
 }  // namespace liveai::compose

@@ -3,6 +3,8 @@
 
 #include <liveai/server/metrics.hpp>
 
+#include "key_table.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -11,7 +13,8 @@
 namespace liveai::server::detail {
 
 // Taken before a provider is opened and given back by its destructor, so no
-// failure path between admission and the stream's end can leak a slot.
+// failure path between admission and the stream's end can leak a slot. With
+// an API key it holds one of the key's max_streams as well.
 class admission_ticket {
 public:
     // A ticket, or nullopt (and overloaded_total counted) at the limit.
@@ -24,12 +27,28 @@ public:
         return std::nullopt;
     }
 
-    admission_ticket(admission_ticket&& other) noexcept : metrics_(std::exchange(other.metrics_, nullptr)) {}
+    // Also one of `key`'s streams; false (and nothing held) at its limit.
+    bool hold_key(key_state& key) noexcept
+    {
+        if (!key.take_stream()) return false;
+        key_ = &key;
+        return true;
+    }
+    const key_state* key() const noexcept { return key_; }
+
+    admission_ticket(admission_ticket&& other) noexcept
+        : metrics_(std::exchange(other.metrics_, nullptr)),
+          key_(std::exchange(other.key_, nullptr)),
+          key_released_(other.key_released_)
+    {
+    }
     admission_ticket& operator=(admission_ticket&& other) noexcept
     {
         if (this != &other) {
             release();
             metrics_ = std::exchange(other.metrics_, nullptr);
+            key_ = std::exchange(other.key_, nullptr);
+            key_released_ = other.key_released_;
         }
         return *this;
     }
@@ -39,12 +58,19 @@ public:
     void release() noexcept
     {
         if (metrics_) std::exchange(metrics_, nullptr)->streams_active.fetch_sub(1, std::memory_order_relaxed);
+        // key_ stays set: the name is still the stream's label.
+        if (key_ && !key_released_) {
+            key_released_ = true;
+            key_->give_back_stream();
+        }
     }
 
 private:
     explicit admission_ticket(server::metrics& m) noexcept : metrics_(&m) {}
 
     server::metrics* metrics_;
+    key_state* key_ = nullptr;
+    bool key_released_ = false;
 };
 
 }  // namespace liveai::server::detail

@@ -1,5 +1,7 @@
 #include "answers.hpp"
 
+#include "openai_format.hpp"
+#include "openai_request.hpp"
 #include "web_assets.hpp"
 
 #include <liveai/transport/event_format.hpp>
@@ -20,21 +22,47 @@ std::string error_body(std::string_view code, std::string_view message)
     return body;
 }
 
-http_answer error_answer(liveai::error code, std::string_view message)
+http_answer error_answer(liveai::error code, std::string_view message, error_shape shape, std::string_view param)
 {
     http_answer a;
     a.status = http_status(code);
     a.content_type = "application/json";
-    a.body = error_body(to_code(code), message);
+    if (shape == error_shape::openai) {
+        // OpenAI's code for a model it does not serve.
+        const std::string_view c = code == error::unknown_block ? std::string_view("model_not_found") : to_code(code);
+        a.body = openai_error_body(a.status, c, message, param.empty() ? error_param(message) : param);
+    } else {
+        a.body = error_body(to_code(code), message);
+    }
     a.retry_after = a.status == 503 || a.status == 429;
+    if (a.status == 401) a.extra_headers = "WWW-Authenticate: Bearer realm=\"liveai\"\r\n";
     return a;
 }
 
-http_answer error_answer(const route_error& e)
+http_answer error_answer(const route_error& e, error_shape shape)
 {
-    auto a = error_answer(e.code, e.message);
+    auto a = error_answer(e.code, e.message, shape, e.param);
     if (e.upgrade_required) a.status = 426;
     a.allow = e.allow;
+    return a;
+}
+
+http_answer models_answer(const liveai::engine& engine, std::int64_t created, const key_state* key)
+{
+    http_answer a;
+    a.content_type = "application/json";
+    a.body = R"({"object":"list","data":[)";
+    bool first = true;
+    for (const auto& b : engine.blocks()) {
+        if (key && !key->may_use(b.name)) continue;
+        a.body += first ? R"({"id":)" : R"(,{"id":)";
+        first = false;
+        transport::append_json_string(a.body, b.model_alias.empty() ? b.name : b.model_alias);
+        a.body += R"(,"object":"model","created":)";
+        a.body += std::to_string(created);
+        a.body += R"(,"owned_by":"liveai"})";
+    }
+    a.body += "]}";
     return a;
 }
 
@@ -56,9 +84,10 @@ void append_response_head(std::string& out, const http_answer& a, bool keep_aliv
     out.append("Cache-Control: no-store\r\n");
     if (a.retry_after) {
         out.append("Retry-After: ");
-        out.append(std::to_string(retry_after_seconds));
+        out.append(std::to_string(a.retry_after_seconds ? a.retry_after_seconds : retry_after_seconds));
         out.append("\r\n");
     }
+    out.append(a.extra_headers);
     if (!a.allow.empty()) {
         out.append("Allow: ");
         out.append(a.allow);

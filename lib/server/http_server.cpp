@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <ctime>
 #include <stdexcept>
 #include <thread>
 
@@ -31,12 +32,17 @@ struct http_server::impl {
                                     : std::max(1u, std::thread::hardware_concurrency())),
           embedded(!contexts.empty()),
           metrics(threads),
-          log(config.log)
+          log(config.log),
+          keys(config.auth)
     {
+        metrics.label_blocks(engine->blocks(), config.auth.keys);
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
         for (unsigned i = 0; i < threads; ++i)
             workers.push_back(std::make_unique<detail::worker>(i, embedded ? contexts[i] : nullptr, config, *engine,
                                                                metrics, log, extra_routes, extra_prefixes));
         for (auto& w : workers) {
+            w->keys = &keys;
+            w->started_at = now;
             for (auto& peer : workers) w->peers.push_back(peer.get());
             // Rounded up, so a small max_retained_streams still keeps some.
             w->max_retained = (config.max_retained_streams + threads - 1) / threads;
@@ -50,6 +56,7 @@ struct http_server::impl {
     bool embedded;
     server::metrics metrics;
     detail::log_sink log;
+    detail::key_table keys;
     // Fixed once start() runs: the workers see them by reference.
     std::vector<detail::extra_route> extra_routes;
     std::vector<std::string> extra_prefixes;

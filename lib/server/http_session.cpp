@@ -2,6 +2,8 @@
 // (answers.hpp), stream it (sse_response.hpp), collect it, or hand the
 // connection to a WebSocket session; keep-alive included.
 #include "answers.hpp"
+#include "key_table.hpp"
+#include "openai_request.hpp"
 #include "router.hpp"
 #include "sessions.hpp"
 #include "socket_deadline.hpp"
@@ -10,6 +12,7 @@
 #include "subscription.hpp"
 
 #include <liveai/error.hpp>
+#include <liveai/server/origin_policy.hpp>
 #include <liveai/transport/event_format.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -26,6 +29,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <ctime>
 #include <utility>
 
 #include <sys/socket.h>
@@ -127,7 +131,7 @@ private:
     asio::awaitable<bool> send(http_answer a, bool keep_alive);
     asio::awaitable<bool> send_error(liveai::error e, std::string_view message, bool keep_alive)
     {
-        return send(error_answer(e, message), keep_alive);
+        return send(error_answer(e, message, shape_), keep_alive);
     }
     asio::awaitable<bool> send_error(const stream_error& e, bool keep_alive)
     {
@@ -149,14 +153,20 @@ private:
     // before a stream starts. Only that coroutine's frame lives on while it
     // runs.
     asio::awaitable<bool> handle(request_type& req);
+    // The answer that refuses a request [auth] does not let through, or
+    // nullopt (key_ is then the request's key, if it needs one).
+    std::optional<http_answer> authorize(const request_type& req, const route& r);
+    http_answer preflight_answer(const request_type& req) const;
+    asio::awaitable<bool> handle_chat_completions(request_type& req);
     asio::awaitable<bool> handle_stream(request_type& req, route& r);
     asio::awaitable<bool> stream_events(std::shared_ptr<stream_record> record, sse_response::options opt);
     // `stream_id` is owned: the request it came from is gone when this runs.
     asio::awaitable<bool> handle_resume(const block_config& block, std::string stream_id, std::uint64_t seq,
                                         sse_response::options opt, bool keep_alive);
     asio::awaitable<bool> handle_collect(request_type& req, route& r);
+    // `openai_model` set: the answer is an OpenAI chat.completion naming it.
     asio::awaitable<bool> collect(const block_config& block, std::unique_ptr<token_stream> ts, admission_ticket ticket,
-                                  bool keep_alive);
+                                  bool keep_alive, std::optional<std::string> openai_model = std::nullopt);
     asio::awaitable<bool> handle_stop(std::string id, bool keep_alive);
     asio::awaitable<bool> handle_extra(request_type req, std::size_t index);
     asio::awaitable<bool> upgrade(request_type req, const block_config& block);
@@ -169,7 +179,7 @@ private:
 
     sse_response::options sse_options(const request_type& req, bool announce_id) const noexcept
     {
-        return {req.keep_alive() && !shutting_down_, req.version() >= 11, announce_id};
+        return {req.keep_alive() && !shutting_down_, req.version() >= 11, announce_id, false, cors_};
     }
 
     worker& w_;
@@ -183,6 +193,10 @@ private:
     bool shutting_down_ = false;
     bool http10_ = false;  // the request being answered is HTTP/1.0
     std::string head_;     // the head of the answer being sent
+    // Of the request being answered:
+    error_shape shape_ = error_shape::liveai;  // OpenAI's error bodies on /v1/
+    std::string cors_;                         // CORS header lines every answer carries
+    key_state* key_ = nullptr;                 // its API key ([auth])
 };
 
 asio::awaitable<bool> http_session::send(http_answer a, bool keep_alive)
@@ -191,6 +205,7 @@ asio::awaitable<bool> http_session::send(http_answer a, bool keep_alive)
     // Formatted by hand into one reused buffer and sent with the body in
     // one write: no header fields allocated per answer.
     head_.clear();
+    a.extra_headers += cors_;
     append_response_head(head_, a, keep_alive, http10_, static_cast<std::uint64_t>(w_.config.overload_retry_after.count()));
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(a.body)};
     deadline_.expires_after(w_.config.keep_alive_timeout);
@@ -325,6 +340,12 @@ std::unique_ptr<token_stream> http_session::open_stream(const block_config& bloc
         refused.emplace(error::overloaded, "the server runs its maximum of " + std::to_string(w_.config.max_streams) + " streams");
         return nullptr;
     }
+    if (key_ && !ticket->hold_key(*key_)) {
+        ticket.reset();
+        refused.emplace(error::rate_limited, "API key \"" + std::string(key_->name()) + "\" has its maximum of " +
+                                                 std::to_string(key_->key().max_streams) + " streams open");
+        return nullptr;
+    }
     try {
         // The streaming opt-in was checked by the router; collect works for every block.
         return w_.engine.open(block, std::move(req));
@@ -339,11 +360,25 @@ asio::awaitable<bool> http_session::handle(request_type& req)
 {
     const bool keep_alive = req.keep_alive();
     http10_ = req.version() < 11;
+    shape_ = req.target().starts_with("/v1/") ? error_shape::openai : error_shape::liveai;
+    key_ = nullptr;
+    cors_.clear();
+    if (const auto& allowed = w_.config.cors_allowed_origins; !allowed.empty()) {
+        // The answer depends on Origin: caches must keep them apart.
+        const auto origin = req[http::field::origin];
+        if (!origin.empty() && origin_listed(origin, allowed)) {
+            cors_ = "Access-Control-Allow-Origin: ";
+            cors_.append(origin).append("\r\nAccess-Control-Expose-Headers: Retry-After\r\n");
+        }
+        cors_ += "Vary: Origin\r\n";
+    }
     const request_head head{req.method(), req.target(), req["Last-Event-ID"],
                             boost::beast::websocket::is_upgrade(req)};
     auto routed = route_request(head, w_.routes);
-    if (auto* e = std::get_if<route_error>(&routed)) return send(error_answer(*e), keep_alive);
+    if (auto* e = std::get_if<route_error>(&routed)) return send(error_answer(*e, shape_), keep_alive);
     auto& r = std::get<route>(routed);
+    if (r.kind == endpoint::preflight) return send(preflight_answer(req), keep_alive);
+    if (auto refused = authorize(req, r)) return send(std::move(*refused), keep_alive);
     switch (r.kind) {
     case endpoint::stream: return handle_stream(req, r);
     case endpoint::resume:
@@ -352,15 +387,109 @@ asio::awaitable<bool> http_session::handle(request_type& req)
     case endpoint::collect: return handle_collect(req, r);
     case endpoint::stop_stream: return handle_stop(std::string(r.stream_id.substr(0, 64)), keep_alive);
     case endpoint::extra: return handle_extra(std::move(req), r.extra_index);
-    case endpoint::websocket: idle_ = false; return upgrade(std::move(req), *r.block);
+    case endpoint::websocket: {
+        const auto origin = req[http::field::origin];
+        if (!ws_origin_allowed(origin, req[http::field::host], w_.config.ws_allowed_origins))
+            return send_error(error::forbidden,
+                              "a WebSocket from origin " + std::string(origin.substr(0, 128)) +
+                                  " is not allowed (ws_allowed_origins; without it, the same origin only)",
+                              keep_alive);
+        idle_ = false;
+        return upgrade(std::move(req), *r.block);
+    }
+    case endpoint::chat_completions: return handle_chat_completions(req);
+    case endpoint::models: return send(models_answer(w_.engine, w_.started_at, key_), keep_alive);
     default: return send(answer_simple(r, w_.engine, w_.metrics), keep_alive);
     }
+}
+
+std::optional<http_answer> http_session::authorize(const request_type& req, const route& r)
+{
+    if (!w_.keys || !w_.keys->enabled()) return std::nullopt;
+    if (r.kind == endpoint::health || r.kind == endpoint::asset) return std::nullopt;
+    std::string_view presented = bearer_token(req[http::field::authorization]);
+    if (presented.empty() && r.kind == endpoint::websocket) presented = read_ws_protocols(req[http::field::sec_websocket_protocol]).key;
+    if (presented.empty() && r.access_token) {
+        if (!r.block || !r.block->allow_query_token)
+            return error_answer(error::unauthorized, "this endpoint does not take ?access_token= (a block allows it with "
+                                                     "allow_query_token = true); send Authorization: Bearer <key>", shape_);
+        presented = *r.access_token;
+    }
+    auto unauthorized = [&] {
+        auto a = presented.empty()
+                     ? error_answer(error::unauthorized, "an API key is required: send Authorization: Bearer <key>", shape_)
+                     : error_answer(error::unauthorized, "the API key is not valid", shape_);
+        if (!presented.empty()) a.extra_headers = "WWW-Authenticate: Bearer realm=\"liveai\", error=\"invalid_token\"\r\n";
+        return a;
+    };
+    if (r.kind == endpoint::metrics) {
+        if (!presented.empty() && w_.keys->opens_metrics(presented)) return std::nullopt;
+        return unauthorized();
+    }
+    key_ = presented.empty() ? nullptr : w_.keys->find(presented);
+    if (!key_) return unauthorized();
+    if (r.block && !key_->may_use(r.block->name))
+        return error_answer(error::forbidden, "API key \"" + std::string(key_->name()) + "\" may not use block \"" + r.block->name + "\"",
+                            shape_);
+    if (const auto wait = key_->take_request(std::chrono::steady_clock::now())) {
+        auto a = error_answer(error::rate_limited, "API key \"" + std::string(key_->name()) + "\" has used its " +
+                                                       std::to_string(key_->key().requests_per_minute) + " requests per minute",
+                              shape_);
+        a.retry_after_seconds = wait;
+        return a;
+    }
+    return std::nullopt;
+}
+
+http_answer http_session::preflight_answer(const request_type& req) const
+{
+    const auto origin = req[http::field::origin];
+    const auto& allowed = w_.config.cors_allowed_origins;
+    if (origin.empty() || allowed.empty() || !origin_listed(origin, allowed))
+        return error_answer(error::forbidden,
+                            allowed.empty() ? "cross-origin requests are not allowed (cors_allowed_origins is empty)"
+                                            : "origin " + std::string(origin.substr(0, 128)) + " is not in cors_allowed_origins",
+                            shape_);
+    http_answer a;
+    a.status = 204;
+    a.extra_headers =
+        "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
+        "Access-Control-Allow-Headers: Authorization, Content-Type, Last-Event-ID\r\n"
+        "Access-Control-Max-Age: 600\r\n";
+    return a;
+}
+
+asio::awaitable<bool> http_session::handle_chat_completions(request_type& req)
+{
+    const bool keep_alive = req.keep_alive();
+    auto read = read_openai_request(req.body(), w_.engine);
+    if (auto* e = std::get_if<route_error>(&read)) return send(error_answer(*e, shape_), keep_alive);
+    auto& chat = std::get<openai_request>(read);
+    const auto& block = *chat.block;
+    if (key_ && !key_->may_use(block.name))
+        return send(error_answer(error::forbidden, "API key \"" + std::string(key_->name()) + "\" may not use model \"" + chat.model + "\"",
+                                 shape_, "model"),
+                    keep_alive);
+    if (chat.stream && !block.streaming)
+        return send(error_answer(error::streaming_disabled, "model \"" + chat.model + "\" has streaming = false; send stream: false",
+                                 shape_, "stream"),
+                    keep_alive);
+    std::optional<admission_ticket> ticket;
+    std::optional<stream_error> refused;
+    auto ts = open_stream(block, std::move(chat.request), ticket, refused);
+    if (!ts) return send_error(*refused, keep_alive);
+    if (!chat.stream) return collect(block, std::move(ts), std::move(*ticket), keep_alive, std::move(chat.model));
+    const openai_stream format{std::move(chat.model), chat.include_usage};
+    auto record = start_stream(w_, std::move(*ticket), block, std::move(ts), "openai", &format);
+    auto opt = sse_options(req, false);
+    opt.openai = true;
+    return stream_events(std::move(record), opt);
 }
 
 asio::awaitable<bool> http_session::upgrade(request_type req, const block_config& block)
 {
     deadline_.expires_never();
-    co_await run_ws_session(w_, std::move(socket_), std::move(req), buffer_, block, forward_);
+    co_await run_ws_session(w_, std::move(socket_), std::move(req), buffer_, block, forward_, key_);
     co_return false;
 }
 
@@ -432,10 +561,12 @@ namespace {
 enum class stop_result { unknown, stopped, already_ended };
 
 // Runs on the worker that owns the stream.
-asio::awaitable<stop_result> stop_on_owner(worker& owner, std::string stream_id)
+// With [auth], a key stops only its own streams (others look unknown).
+asio::awaitable<stop_result> stop_on_owner(worker& owner, std::string stream_id, const key_state* key)
 {
     const auto record = owner.find_stream(stream_id);
     if (!record) co_return stop_result::unknown;
+    if (key && record->key() != key) co_return stop_result::unknown;
     if (record->ended()) co_return stop_result::already_ended;
     record->stop(stop_reason::cancel_request);
     co_return stop_result::stopped;
@@ -449,7 +580,7 @@ asio::awaitable<bool> http_session::handle_stop(std::string id, bool keep_alive)
     stop_result result = stop_result::unknown;
     if (owner) {
         auto& owner_worker = *w_.peers[*owner];
-        auto stopping = stop_on_owner(owner_worker, id);
+        auto stopping = stop_on_owner(owner_worker, id, key_);
         result = co_await asio::co_spawn(owner_worker.ioc, std::move(stopping), use_awaitable);
     }
     if (result == stop_result::unknown)
@@ -475,9 +606,9 @@ asio::awaitable<bool> http_session::handle_collect(request_type& req, route& r)
 }
 
 asio::awaitable<bool> http_session::collect(const block_config& block, std::unique_ptr<token_stream> ts,
-                                            admission_ticket ticket, bool keep_alive)
+                                            admission_ticket ticket, bool keep_alive, std::optional<std::string> openai_model)
 {
-    stream_accounting accounting(w_, std::move(ticket), block.name, "collect", w_.next_stream_id());
+    stream_accounting accounting(w_, std::move(ticket), block, openai_model ? "openai" : "collect", w_.next_stream_id());
     control_.active = ts.get();
 
     collect_result result;
@@ -508,21 +639,38 @@ asio::awaitable<bool> http_session::collect(const block_config& block, std::uniq
     if (client_gone) ts->cancel();
     if (const auto reports = ts->attempt_reports(); !reports.empty()) w_.metrics.count_attempts(block.name, reports);
     if (client_gone) {
-        accounting.finish(stream_outcome::cancelled, "client_closed", true);
+        accounting.finish(stream_outcome::cancelled, "client_closed", true, ts.get());
         co_return false;
     }
     if (failure) {
-        accounting.finish(stream_outcome::error, to_code(failure->code()), provider_was_cancelled(*ts));
+        accounting.finish(stream_outcome::error, to_code(failure->code()), provider_was_cancelled(*ts), ts.get());
         co_return co_await send_error(*failure, keep_alive);
     }
     if (control_.shutdown) {
-        accounting.finish(stream_outcome::error, "server_shutdown", true);
+        accounting.finish(stream_outcome::error, "server_shutdown", true, ts.get());
         co_return co_await send_error(error::server_shutdown, "the server is shutting down; retry the request", false);
     }
     const auto usage = ts->usage();
     const auto reason = ts->finish_reason();
     accounting.finish(reason == finish_reason::cancelled ? stream_outcome::cancelled : stream_outcome::complete, "",
-                      provider_was_cancelled(*ts));
+                      provider_was_cancelled(*ts), ts.get());
+    if (openai_model) {
+        if (reason == finish_reason::cancelled)
+            co_return co_await send_error(error::provider_error, "the answer was cancelled before its end", keep_alive);
+        openai_completion c;
+        c.stream_id = accounting.stream_id();
+        c.model = *openai_model;
+        c.created = static_cast<std::int64_t>(std::time(nullptr));
+        c.text = result.text;
+        c.reasoning = result.reasoning;
+        c.tool_calls = result.tool_calls;
+        c.reason = reason;
+        c.usage = usage;
+        http_answer a;
+        a.content_type = "application/json";
+        a.body = openai_completion_body(c);
+        co_return co_await send(std::move(a), keep_alive);
+    }
     std::string body = R"({"block_type":)";
     transport::append_json_string(body, block.name);
     body += R"(,"text":)";

@@ -47,6 +47,7 @@ std::optional<route_error> read_query(std::string_view query, route& r)
     const boost::urls::params_view params(text.c_str(), opts);
     if (const auto it = params.find("prompt"); it != params.end()) r.prompt = (*it).value;
     if (const auto it = params.find("resumable"); it != params.end()) r.resumable = (*it).value == "1" || (*it).value == "true";
+    if (const auto it = params.find("access_token"); it != params.end()) r.access_token = (*it).value;
     return std::nullopt;
 }
 
@@ -85,6 +86,18 @@ std::variant<route, route_error> route_request(const request_head& head, const r
         r.kind = kind;
         return r;
     };
+    if (head.method == http::verb::options && (path.starts_with("/api/") || path.starts_with("/v1/"))) {
+        r.kind = endpoint::preflight;
+        return r;
+    }
+    if (path == "/v1/chat/completions") {
+        if (head.method != http::verb::post) return method_error("POST", "POST only");
+        r.kind = endpoint::chat_completions;
+        return r;
+    }
+    if (path == "/v1/models") return simple(endpoint::models);
+    if (path.starts_with("/v1/")) return route_error{error::not_found, "no endpoint at " + std::string(path.substr(0, 128)) +
+                                                                           " (the OpenAI-compatible ones: POST /v1/chat/completions, GET /v1/models)"};
     if (path == "/healthz") return simple(endpoint::health);
     if (path == "/metrics") return simple(endpoint::metrics);
     if (path == "/api/blocks") return simple(endpoint::blocks);
@@ -108,6 +121,9 @@ std::variant<route, route_error> route_request(const request_head& head, const r
         if (!r.block->streaming)
             return route_error{error::streaming_disabled, "block \"" + r.block->name +
                                                               "\" has streaming = false; use POST /api/ai-block/" + r.block->name};
+        if (get) {
+            if (auto e = read_query(query, r)) return std::move(*e);
+        }
         if (!head.last_event_id.empty()) {
             const auto id = parse_event_id(head.last_event_id);
             if (!id)
@@ -118,9 +134,6 @@ std::variant<route, route_error> route_request(const request_head& head, const r
             return r;
         }
         r.kind = endpoint::stream;
-        if (get) {
-            if (auto e = read_query(query, r)) return std::move(*e);
-        }
         return r;
     }
 
@@ -138,6 +151,7 @@ std::variant<route, route_error> route_request(const request_head& head, const r
         auto block = find_block(table, path.substr(ws_prefix.size()));
         if (auto* e = std::get_if<route_error>(&block)) return std::move(*e);
         r.block = std::get<const block_config*>(block);
+        if (auto e = read_query(query, r)) return std::move(*e);
         if (!head.websocket_upgrade) {
             route_error e{error::invalid_request, "this endpoint needs a WebSocket upgrade"};
             e.upgrade_required = true;

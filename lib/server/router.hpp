@@ -38,6 +38,9 @@ enum class endpoint : std::uint8_t {
     websocket,    // GET /api/ws/ai-block/{block} with an upgrade
     stop_stream,  // DELETE /api/streams/{id}
     extra,        // a path prefix the application registered
+    chat_completions,  // POST /v1/chat/completions (OpenAI-compatible)
+    models,            // GET /v1/models
+    preflight,         // OPTIONS on an API path (CORS)
 };
 
 // What the request head says; views into the request, which outlives it.
@@ -57,6 +60,7 @@ struct route {
     // GET ?prompt= (decoded); POST requests carry it in the body instead.
     std::optional<std::string> prompt;
     bool resumable = false;  // ?resumable=1: announce the stream's id first
+    std::optional<std::string> access_token;  // ?access_token= (decoded), for blocks that allow it
     std::size_t extra_index = 0;  // extra: which registered prefix
 };
 
@@ -68,6 +72,7 @@ struct route_error {
     std::string message;
     std::string_view allow;   // for 405
     bool upgrade_required = false;  // 426 instead of the table's 400
+    std::string param;  // the request field at fault, where one is (OpenAI's error shape)
 };
 
 // What the router knows besides the head: the blocks, the embedded assets

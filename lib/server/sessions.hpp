@@ -2,6 +2,7 @@
 #pragma once
 
 #include "stream_accounting.hpp"
+#include "key_table.hpp"
 #include "worker.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -38,9 +39,10 @@ boost::asio::awaitable<void> watch_for_close(boost::asio::ip::tcp::socket& socke
 
 // Serves a WebSocket connection after its upgrade request (`early`: bytes
 // read behind it); `forward` is pointed at the session so server shutdown
-// reaches it.
+// reaches it. `key`: the API key the upgrade was authorized with, if any
+// (each stream holds one of its max_streams).
 boost::asio::awaitable<void> run_ws_session(worker& w, boost::asio::ip::tcp::socket socket,
                                             http::request<http::string_body> upgrade, beast::flat_buffer& early,
-                                            const block_config& block, connection*& forward);
+                                            const block_config& block, connection*& forward, key_state* key = nullptr);
 
 }  // namespace liveai::server::detail

@@ -41,6 +41,10 @@ sse_response::sse_response(worker& w, asio::ip::tcp::socket& socket, boost::beas
 {
     if (!opt_.chunked) opt_.keep_alive = false;
     head_ = !opt_.chunked ? head_close_delimited : opt_.keep_alive ? head_chunked : head_chunked_close;
+    if (!opt_.extra_head.empty()) {
+        own_head_.assign(head_.substr(0, head_.size() - 2)).append(opt_.extra_head).append("\r\n");
+        head_ = own_head_;
+    }
 }
 
 sse_response::~sse_response() = default;
@@ -54,8 +58,8 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
     // it, the stream's id: an id with no data dispatches no event, but an
     // EventSource remembers it, so even a drop before the first event
     // resumes. Opt-in, so v1 clients see v1 bytes.
-    sse_event_writer::retry(pending_, w_.config.retry);
-    if (opt_.announce_id) {
+    if (!opt_.openai) sse_event_writer::retry(pending_, w_.config.retry);
+    if (opt_.announce_id && !opt_.openai) {
         pending_.pop_back();  // one block: "retry: …\nid: <stream_id>.0\n\n"
         sse_event_writer::id_only(pending_, events_->stream_id(), 0);
     }
@@ -67,6 +71,13 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
     try {
         const auto& log = events_->log();
         const std::string_view id = events_->stream_id();
+        if (opt_.openai && next_ > log.last_seq()) {
+            // No preamble to carry the head: send it alone now, so the client
+            // knows at once that the request was taken (OpenAI does so too).
+            co_await asio::async_write(socket_, asio::buffer(head_), use_awaitable);
+            head_ = {};
+            last_write_ = clock::now();
+        }
         for (;;) {
             if (aborted_ || client_gone_) throw boost::system::system_error(asio::error::operation_aborted);
             const auto last_seq = log.last_seq();
@@ -92,9 +103,13 @@ asio::awaitable<bool> sse_response::run(std::unique_ptr<subscription> events, st
             // Framed into a buffer of our own for this write: the producer may
             // append (and drop written events) while it is in flight.
             w_.write_buffers.lend(pending_);
-            for (auto seq = next_; seq <= last_seq; ++seq) {
-                const auto e = log.at(seq);
-                sse_event_writer::event(pending_, id, seq, e.kind, e.payload);
+            if (opt_.openai) {
+                for (auto seq = next_; seq <= last_seq; ++seq) pending_.append(log.at(seq).payload);
+            } else {
+                for (auto seq = next_; seq <= last_seq; ++seq) {
+                    const auto e = log.at(seq);
+                    sse_event_writer::event(pending_, id, seq, e.kind, e.payload);
+                }
             }
             const bool last = log.ended() && next_ <= last_seq;
             char size_line[24];

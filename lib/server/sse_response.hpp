@@ -32,6 +32,11 @@ public:
         bool chunked = true;
         // Open with "id: <stream_id>.0" (the client asked: resumable=1).
         bool announce_id = false;
+        // The record's payloads are whole OpenAI "data:" events: sent as
+        // they are, with no retry, id or event fields.
+        bool openai = false;
+        // Header lines added to the head (CORS), "Name: value\r\n" each.
+        std::string_view extra_head;
     };
 
     sse_response(worker& w, boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer, options opt);
@@ -57,6 +62,7 @@ private:
     std::uint64_t next_ = 1;
     boost::asio::steady_timer wake_;
     std::string_view head_;  // the status line and fields, until the first write
+    std::string own_head_;   // the head, when it has extra lines
     std::string pending_;  // lent by w_.write_buffers while a batch is framed or written
     std::chrono::steady_clock::time_point last_write_{};
     char probe_ = 0;  // the watcher's one-byte read

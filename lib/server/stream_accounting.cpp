@@ -4,7 +4,7 @@
 
 namespace liveai::server::detail {
 
-stream_accounting::stream_accounting(worker& w, admission_ticket ticket, std::string_view block,
+stream_accounting::stream_accounting(worker& w, admission_ticket ticket, const block_config& block,
                                      std::string_view transport, std::string stream_id)
     : w_(w), ticket_(std::move(ticket)), block_(block), transport_(transport), id_(std::move(stream_id))
 {
@@ -28,10 +28,30 @@ void stream_accounting::on_chunk() noexcept
     ++chunks_;
 }
 
-void stream_accounting::finish(stream_outcome outcome, std::string_view code, bool provider_cancelled) noexcept
+void stream_accounting::finish(stream_outcome outcome, std::string_view code, bool provider_cancelled,
+                               const token_stream* ts) noexcept
 {
     if (finished_) return;
     finished_ = true;
+    const auto now = clock::now();
+    const key_state* key = ticket_.key();
+    {
+        stream_report r;
+        const auto& all = w_.engine.blocks();
+        r.block = all.empty() ? 0 : static_cast<std::size_t>(&block_ - all.data());
+        if (r.block >= all.size()) r.block = all.size();  // a block not of the engine: not counted
+        r.key = key && w_.keys ? w_.keys->index_of(key) + 1 : 0;
+        r.outcome = outcome;
+        if (outcome == stream_outcome::error) r.error = error_from_code(code);
+        if (ts) {
+            r.usage = ts->usage();
+            r.upstream_attempts = ts->upstream_attempts();
+        }
+        if (chunks_) r.first_token = first_ - start_;
+        r.duration = now - start_;
+        r.chunks = chunks_;
+        w_.shard.count(r);
+    }
     // The stream may stay in a replay buffer; it no longer counts as active.
     ticket_.release();
     metrics_shard::add(w_.shard.streams_total[static_cast<std::size_t>(outcome)]);
@@ -42,10 +62,12 @@ void stream_accounting::finish(stream_outcome outcome, std::string_view code, bo
     using ms = std::chrono::duration<double, std::milli>;
     static constexpr const char* names[] = {"complete", "error", "cancelled"};
     const double ttfc = chunks_ ? ms(first_ - start_).count() : -1.0;
-    w_.log.write(level, "stream id=%s transport=%.*s block=%s outcome=%s code=%.*s chunks=%llu ttfc_ms=%.3f duration_ms=%.3f%s",
-                 id_.c_str(), static_cast<int>(transport_.size()), transport_.data(), block_.c_str(),
+    const std::string_view key_name = key ? key->name() : std::string_view("-");
+    w_.log.write(level, "stream id=%s transport=%.*s block=%s key=%.*s outcome=%s code=%.*s chunks=%llu ttfc_ms=%.3f duration_ms=%.3f%s",
+                 id_.c_str(), static_cast<int>(transport_.size()), transport_.data(), block_.name.c_str(),
+                 static_cast<int>(key_name.size()), key_name.data(),
                  names[static_cast<int>(outcome)], static_cast<int>(code.size()), code.data(),
-                 static_cast<unsigned long long>(chunks_), ttfc, ms(clock::now() - start_).count(),
+                 static_cast<unsigned long long>(chunks_), ttfc, ms(now - start_).count(),
                  provider_cancelled ? " provider_cancelled=1" : "");
 }
 

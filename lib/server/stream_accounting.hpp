@@ -2,6 +2,7 @@
 // or collect), shared by every transport so they count the same way.
 #pragma once
 
+#include <liveai/block_config.hpp>
 #include <liveai/token_stream.hpp>
 
 #include "admission.hpp"
@@ -34,13 +35,14 @@ public:
     }
 
     // Holds `ticket` until finish().
-    stream_accounting(worker& w, admission_ticket ticket, std::string_view block, std::string_view transport,
+    stream_accounting(worker& w, admission_ticket ticket, const block_config& block, std::string_view transport,
                       std::string stream_id);
     ~stream_accounting();
     stream_accounting(const stream_accounting&) = delete;
     stream_accounting& operator=(const stream_accounting&) = delete;
 
     const std::string& stream_id() const noexcept { return id_; }
+    const key_state* key() const noexcept { return ticket_.key(); }
 
     void on_chunk() noexcept;
     // A chunk the provider had ready right after the one before it, with no
@@ -61,14 +63,16 @@ public:
     }
     // `code` names the error for the error outcome. `provider_cancelled`: the
     // provider was stopped before its end (client gone, cancel, deadline...).
-    void finish(stream_outcome outcome, std::string_view code, bool provider_cancelled) noexcept;
+    // `ts`, when given, reports its usage and upstream attempts to the block's series.
+    void finish(stream_outcome outcome, std::string_view code, bool provider_cancelled,
+                const token_stream* ts = nullptr) noexcept;
 
 private:
     using clock = std::chrono::steady_clock;
 
     worker& w_;
     admission_ticket ticket_;
-    std::string block_;
+    const block_config& block_;
     std::string_view transport_;
     std::string id_;
     clock::time_point start_ = clock::now();

@@ -7,6 +7,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <ctime>
 #include <utility>
 
 namespace liveai::server::detail {
@@ -22,14 +23,15 @@ const attempt_report* served_by(const token_stream& s) noexcept
 }
 
 stream_record::stream_record(worker& w, admission_ticket ticket, const block_config& block,
-                             std::unique_ptr<token_stream> ts, std::string_view transport)
+                             std::unique_ptr<token_stream> ts, std::string_view transport, const openai_stream* openai)
     : w_(w),
       block_(block),
       ts_(std::move(ts)),
-      accounting_(w, std::move(ticket), block.name, transport, w.next_stream_id()),
+      accounting_(w, std::move(ticket), block, transport, w.next_stream_id()),
       log_(w.config.replay_buffer_bytes),
       wake_(w.ioc)
 {
+    if (openai) openai_.emplace(accounting_.stream_id(), openai->model, static_cast<std::int64_t>(std::time(nullptr)), openai->include_usage);
 }
 
 stream_record::~stream_record()
@@ -46,6 +48,17 @@ void stream_record::append(event_kind kind)
     // the producer pauses instead (must_pause), so nothing is dropped then.
     if (subscriber_) log_.delivered(written_);
     notify();
+}
+
+void stream_record::append_error(std::string_view code, std::string_view message, bool retryable)
+{
+    if (openai_) {
+        const auto known = error_from_code(code);
+        append_openai_stream_error(w_.event_scratch, known ? http_status(*known) : 500, code, message);
+    } else {
+        transport::append_error_json(w_.event_scratch, code, message, retryable, false);
+    }
+    append(event_kind::error);
 }
 
 bool stream_record::must_pause() const noexcept
@@ -143,11 +156,9 @@ asio::awaitable<void> stream_record::run()
             stop_ = stop_reason::slow_consumer;
             ts_->cancel();
             metrics_shard::add(w_.shard.slow_consumers_total);
-            transport::append_error_json(
-                w_.event_scratch, "slow_consumer",
-                "the client did not read for " + std::to_string(w_.config.slow_consumer_timeout.count()) + " ms", false, false);
-            append(event_kind::error);
-            accounting_.finish(stream_outcome::error, "slow_consumer", true);
+            append_error("slow_consumer", "the client did not read for " + std::to_string(w_.config.slow_consumer_timeout.count()) + " ms",
+                         false);
+            accounting_.finish(stream_outcome::error, "slow_consumer", true, ts_.get());
             break;
         }
         std::optional<token> t = ts_->try_next();
@@ -156,33 +167,33 @@ asio::awaitable<void> stream_record::run()
             if (!t) t = co_await ts_->next();
         } catch (const stream_error& e) {
             const auto code = to_code(e.code());
-            transport::append_error_json(w_.event_scratch, code, e.message(), e.retryable(), false);
-            append(event_kind::error);
-            accounting_.finish(stream_outcome::error, code, provider_was_cancelled(*ts_));
+            append_error(code, e.message(), e.retryable());
+            accounting_.finish(stream_outcome::error, code, provider_was_cancelled(*ts_), ts_.get());
             break;
         } catch (const std::exception& e) {
-            transport::append_error_json(w_.event_scratch, "internal_error", e.what(), false, false);
-            append(event_kind::error);
-            accounting_.finish(stream_outcome::error, "internal_error", false);
+            append_error("internal_error", e.what(), false);
+            accounting_.finish(stream_outcome::error, "internal_error", false, ts_.get());
             break;
         }
         if (!t) {
             const auto reason = ts_->finish_reason();
             if (stop_ == stop_reason::shutdown) {
-                transport::append_error_json(w_.event_scratch, "server_shutdown", "the server is shutting down; retry later", true,
-                                             false);
-                append(event_kind::error);
-                accounting_.finish(stream_outcome::error, "server_shutdown", true);
+                append_error("server_shutdown", "the server is shutting down; retry later", true);
+                accounting_.finish(stream_outcome::error, "server_shutdown", true, ts_.get());
             } else {
                 const auto served = served_by(*ts_);
-                transport::append_complete_json(w_.event_scratch, reason, ts_->usage(), index, false,
-                                                served ? served->provider : std::string_view{},
-                                                served ? served->model : std::string_view{});
-                append(event_kind::complete);
+                if (openai_)
+                    openai_->finish(w_.event_scratch, reason, ts_->usage());
+                else
+                    transport::append_complete_json(w_.event_scratch, reason, ts_->usage(), index, false,
+                                                    served ? served->provider : std::string_view{},
+                                                    served ? served->model : std::string_view{});
+                // An OpenAI stream that was cancelled ends in an error event.
+                append(openai_ && reason == finish_reason::cancelled ? event_kind::error : event_kind::complete);
                 const bool cancelled = reason == finish_reason::cancelled;
                 const bool client_left = stop_ == stop_reason::client_gone || stop_ == stop_reason::grace_expired;
                 accounting_.finish(cancelled ? stream_outcome::cancelled : stream_outcome::complete,
-                                client_left ? "client_closed" : to_string(reason), cancelled);
+                                client_left ? "client_closed" : to_string(reason), cancelled, ts_.get());
             }
             break;
         }
@@ -190,6 +201,16 @@ asio::awaitable<void> stream_record::run()
             accounting_.on_chunk_in_batch();
         else
             accounting_.on_chunk();
+        if (openai_) {
+            switch (t->kind) {
+            case token_kind::text: openai_->text(w_.event_scratch, t->text); break;
+            case token_kind::reasoning: openai_->reasoning(w_.event_scratch, t->text); break;
+            case token_kind::tool_call: openai_->tool_call(w_.event_scratch, t->index, t->id, t->name, t->text); break;
+            }
+            append(t->kind == token_kind::text ? event_kind::chunk : t->kind == token_kind::reasoning ? event_kind::reasoning : event_kind::tool_call);
+            ++index;
+            continue;
+        }
         switch (t->kind) {
         case token_kind::text:
             transport::append_chunk_json(w_.event_scratch, index++, t->text, false);
@@ -234,9 +255,10 @@ asio::awaitable<void> stream_record::run()
 }
 
 std::shared_ptr<stream_record> start_stream(worker& w, admission_ticket ticket, const block_config& block,
-                                            std::unique_ptr<token_stream> ts, std::string_view transport)
+                                            std::unique_ptr<token_stream> ts, std::string_view transport,
+                                            const openai_stream* openai)
 {
-    auto record = std::make_shared<stream_record>(w, std::move(ticket), block, std::move(ts), transport);
+    auto record = std::make_shared<stream_record>(w, std::move(ticket), block, std::move(ts), transport, openai);
     w.streams.emplace(record->id(), record);
     auto run = record->run();
     auto forget = [&w, record](std::exception_ptr) {

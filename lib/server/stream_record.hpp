@@ -18,6 +18,7 @@
 #pragma once
 
 #include "admission.hpp"
+#include "openai_format.hpp"
 #include "resume.hpp"
 #include "stream_accounting.hpp"
 #include "stream_log.hpp"
@@ -57,16 +58,24 @@ enum class stop_reason { none, client_gone, grace_expired, cancel_request, shutd
 // The attempt of a composition that served the stream, if any.
 const attempt_report* served_by(const token_stream& s) noexcept;
 
+// A stream for /v1/chat/completions: its events are OpenAI's chunks.
+struct openai_stream {
+    std::string model;  // as the client named it
+    bool include_usage = false;
+};
+
 class stream_record : public std::enable_shared_from_this<stream_record> {
 public:
     stream_record(worker& w, admission_ticket ticket, const block_config& block, std::unique_ptr<token_stream> ts,
-                  std::string_view transport);
+                  std::string_view transport, const openai_stream* openai = nullptr);
     ~stream_record();
     stream_record(const stream_record&) = delete;
     stream_record& operator=(const stream_record&) = delete;
 
     const std::string& id() const noexcept { return accounting_.stream_id(); }
     const block_config& block() const noexcept { return block_; }
+    // The API key the stream was opened with, if any.
+    const key_state* key() const noexcept { return accounting_.key(); }
 
     const stream_log& log() const noexcept { return log_; }
     std::uint64_t first_seq() const noexcept { return log_.first_seq(); }
@@ -98,6 +107,8 @@ public:
 
 private:
     void append(event_kind kind);
+    // A terminal error, in the stream's format, appended.
+    void append_error(std::string_view code, std::string_view message, bool retryable);
     void notify() noexcept
     {
         if (subscriber_) subscriber_->on_events();
@@ -110,6 +121,7 @@ private:
     std::unique_ptr<token_stream> ts_;
     stream_accounting accounting_;
     memory_stream_log log_;
+    std::optional<openai_chunk_writer> openai_;
     std::uint64_t written_ = 1;  // the subscriber's next seq to write
     stream_subscriber* subscriber_ = nullptr;
     std::optional<std::chrono::steady_clock::time_point> room_deadline_;  // slow consumer, while paused
@@ -123,6 +135,7 @@ private:
 
 // Creates a record for `ts`, registers it with the worker and starts its producer.
 std::shared_ptr<stream_record> start_stream(worker& w, admission_ticket ticket, const block_config& block,
-                                            std::unique_ptr<token_stream> ts, std::string_view transport);
+                                            std::unique_ptr<token_stream> ts, std::string_view transport,
+                                            const openai_stream* openai = nullptr);
 
 }  // namespace liveai::server::detail

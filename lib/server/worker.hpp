@@ -6,6 +6,7 @@
 #include <liveai/server/metrics.hpp>
 #include <liveai/server/server_config.hpp>
 
+#include "key_table.hpp"
 #include "log.hpp"
 #include "router.hpp"
 #include "write_buffer_pool.hpp"
@@ -62,6 +63,9 @@ struct worker {
     const log_sink& log;
     const std::vector<extra_route>& extra_routes;
     route_table routes;
+    // [auth]'s keys, shared by every worker; null or empty: no auth.
+    const key_table* keys = nullptr;
+    std::int64_t started_at = 0;  // Unix time: /v1/models' "created"
     bool shutting_down = false;
     std::unordered_set<connection*> connections;
     std::optional<boost::asio::steady_timer> shutdown_deadline;

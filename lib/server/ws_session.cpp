@@ -51,8 +51,8 @@ constexpr auto close_answer_timeout = std::chrono::seconds(5);
 
 class ws_session final : public connection, public stream_subscriber {
 public:
-    ws_session(worker& w, asio::ip::tcp::socket socket, const block_config& block)
-        : w_(w), socket_(std::move(socket)), block_(block), wake_(socket_.get_executor())
+    ws_session(worker& w, asio::ip::tcp::socket socket, const block_config& block, key_state* key)
+        : w_(w), socket_(std::move(socket)), block_(block), key_(key), wake_(socket_.get_executor())
     {
     }
 
@@ -74,6 +74,12 @@ public:
             socket_deadline deadline(socket_);
             deadline.expires_after(websocket::stream_base::timeout::suggested(beast::role_type::server).handshake_timeout);
             websocket::stream<asio::ip::tcp::socket&> handshake(socket_);
+            // A browser that offered subprotocols needs one chosen, and
+            // only "liveai" may be: the other carries the key.
+            if (read_ws_protocols(upgrade[http::field::sec_websocket_protocol]).liveai) {
+                const auto choose = [](websocket::response_type& res) { res.set(http::field::sec_websocket_protocol, "liveai"); };
+                handshake.set_option(websocket::stream_base::decorator(choose));
+            }
             auto [ec] = co_await handshake.async_accept(upgrade, asio::as_tuple(use_awaitable));
             co_await deadline.settle();
             if (ec) co_return;
@@ -259,6 +265,11 @@ private:
             enqueue_error(error::overloaded, "the server runs its maximum of " + std::to_string(w_.config.max_streams) + " streams");
             return;
         }
+        if (key_ && !ticket->hold_key(*key_)) {
+            enqueue_error(error::rate_limited, "API key \"" + std::string(key_->name()) + "\" has its maximum of " +
+                                                   std::to_string(key_->key().max_streams) + " streams open");
+            return;
+        }
         std::unique_ptr<token_stream> ts;
         try {
             ts = w_.engine.stream(block_.name, std::move(req));
@@ -411,6 +422,7 @@ private:
     worker& w_;
     asio::ip::tcp::socket socket_;
     const block_config& block_;
+    key_state* key_;
     asio::steady_timer wake_;
     std::deque<std::string> own_;  // framed: the session's own messages and pongs, before events
     std::string out_;              // what the write in flight sends, in a buffer lent by w_.write_buffers
@@ -433,9 +445,10 @@ private:
 }  // namespace
 
 asio::awaitable<void> run_ws_session(worker& w, asio::ip::tcp::socket socket, http::request<http::string_body> upgrade,
-                                     beast::flat_buffer& early, const block_config& block, connection*& forward)
+                                     beast::flat_buffer& early, const block_config& block, connection*& forward,
+                                     key_state* key)
 {
-    ws_session session(w, std::move(socket), block);
+    ws_session session(w, std::move(socket), block, key);
     forward = &session;
     try {
         co_await session.run(std::move(upgrade), early);

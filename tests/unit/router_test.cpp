@@ -73,6 +73,32 @@ BOOST_AUTO_TEST_CASE(every_endpoint_routes)
     BOOST_TEST(app.extra_index == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(openai_paths_preflight_and_access_token_route)
+{
+    BOOST_TEST((routed(go(http::verb::post, "/v1/chat/completions")).kind == endpoint::chat_completions));
+    BOOST_TEST((routed(go(http::verb::get, "/v1/models")).kind == endpoint::models));
+    auto e = refused(go(http::verb::get, "/v1/chat/completions"));
+    BOOST_TEST((e.code == error::method_not_allowed));
+    BOOST_TEST(e.allow == "POST");
+    e = refused(go(http::verb::post, "/v1/embeddings"));
+    BOOST_TEST((e.code == error::not_found));
+    BOOST_TEST(e.message.find("POST /v1/chat/completions") != std::string::npos);
+    // A preflight for any API path, before the path's own method rules.
+    BOOST_TEST((routed(go(http::verb::options, "/v1/chat/completions")).kind == endpoint::preflight));
+    BOOST_TEST((routed(go(http::verb::options, "/api/stream/ai-block/chat")).kind == endpoint::preflight));
+    BOOST_TEST((refused(go(http::verb::options, "/healthz")).code == error::method_not_allowed));
+    // ?access_token= for the EventSource and WebSocket paths (a resume included).
+    auto r = routed(go(http::verb::get, "/api/stream/ai-block/chat?prompt=x&access_token=lk-a%2Bb"));
+    BOOST_REQUIRE(r.access_token.has_value());
+    BOOST_TEST(*r.access_token == "lk-a+b");
+    r = routed(go(http::verb::get, "/api/stream/ai-block/chat?access_token=k", "0123456789abcdef.4"));
+    BOOST_TEST((r.kind == endpoint::resume));
+    BOOST_TEST(r.access_token.value_or("") == "k");
+    r = routed(go(http::verb::get, "/api/ws/ai-block/chat?access_token=k", {}, true));
+    BOOST_TEST((r.kind == endpoint::websocket));
+    BOOST_TEST(r.access_token.value_or("") == "k");
+}
+
 BOOST_AUTO_TEST_CASE(the_query_is_read_within_the_target_only)
 {
     // A target is a view into the request head, not a C string: what

@@ -34,6 +34,7 @@ public:
     void cancel() noexcept override;
     bool stops_promptly() const noexcept override { return true; }
     std::span<const attempt_report> attempt_reports() const noexcept override;
+    unsigned upstream_attempts() const noexcept override;
 
 private:
     struct race;

@@ -33,6 +33,7 @@ public:
 
     // How many requests were counted as attempts (1 + retries), for tests and logs.
     unsigned attempts() const noexcept;
+    unsigned upstream_attempts() const noexcept override { return attempts(); }
     // Requests actually written (attempts plus a stale pooled connection's retry).
     unsigned requests_sent() const noexcept;
 

@@ -5,11 +5,35 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <array>
 #include <string>
+#include <vector>
 
 namespace liveai::server {
 
 enum class log_level { debug, info, warn, error, off };
+
+using key_digest = std::array<unsigned char, 32>;  // SHA-256 of an API key
+
+// One API key ([[auth.keys]]): only its digest is kept, never the key.
+struct api_key {
+    std::string name;  // in log lines and metric labels; [a-z0-9][a-z0-9_-]{0,63}
+    key_digest sha256{};
+    std::vector<std::string> blocks;  // the blocks it may use; "*" is every block
+    std::size_t max_streams = 16;     // open at once (streams and collects)
+    std::uint32_t requests_per_minute = 600;  // 0: no rate limit
+};
+
+// [auth]: with keys set, every endpoint but /healthz and the browser assets
+// needs `Authorization: Bearer <key>`.
+struct auth_config {
+    std::vector<api_key> keys;
+    // /metrics answers only this key when set (any key of `keys` otherwise).
+    bool has_metrics_key = false;
+    key_digest metrics_sha256{};
+
+    bool enabled() const noexcept { return !keys.empty(); }
+};
 
 struct server_config {
     std::string host = "127.0.0.1";
@@ -42,6 +66,14 @@ struct server_config {
     std::chrono::milliseconds retry{2'000};  // the SSE `retry:` field
     std::chrono::seconds overload_retry_after{1};
     log_level log = log_level::info;
+    auth_config auth;
+    // Browser origins (scheme://host[:port]) allowed to call the API
+    // cross-origin; "*" allows any. Empty: no CORS headers at all.
+    std::vector<std::string> cors_allowed_origins;
+    // Origins a WebSocket upgrade may come from; empty: the same origin only
+    // (the Host the request came to). An upgrade without Origin (not a
+    // browser) is allowed.
+    std::vector<std::string> ws_allowed_origins;
 };
 
 }  // namespace liveai::server
