@@ -27,8 +27,9 @@ export async function startServer(config = path.join(here, 'browser.toml')) {
   };
 }
 
-export async function metric(port, name, label = '') {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+export async function metric(port, name, label = '', key = '') {
+  const headers = key ? { Authorization: `Bearer ${key}` } : {};
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers })).text();
   let sum = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
