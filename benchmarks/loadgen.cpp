@@ -10,6 +10,9 @@
 //   loadgen --mode collect --block bench-burst --connections 64 --duration 5   (POST /api/ai-block)
 //   loadgen ... --format openai (the stream is OpenAI's, passed through: a
 //               pass-through proxy or the fake upstream itself)
+//   loadgen ... --v1            (POST /v1/chat/completions with model = the
+//               block: liveai's OpenAI-compatible stream; implies --format openai)
+//   loadgen ... --api-key KEY   (Authorization: Bearer KEY on every request)
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -64,6 +67,8 @@ struct options {
     int pid = 0;                  // server process for CPU / RSS
     bool ws = false;
     bool openai = false;          // --format openai
+    bool v1 = false;              // --v1: POST /v1/chat/completions
+    std::string api_key;          // --api-key
     std::string cdf;              // write percentiles to this CSV
     double timeout = 0;           // give up after this many seconds (0: duration + 30 s, or 600 s with --streams)
 };
@@ -270,14 +275,25 @@ struct run_state {
     }
 };
 
+// The request line and head of one stream (and its body, for --v1).
+std::string stream_request(const options& opt)
+{
+    const std::string auth = opt.api_key.empty() ? std::string() : "Authorization: Bearer " + opt.api_key + "\r\n";
+    if (!opt.v1)
+        return "GET /api/stream/ai-block/" + opt.block + "?prompt=" + opt.prompt + " HTTP/1.1\r\nHost: bench\r\n" + auth + "\r\n";
+    const std::string body = R"({"model":")" + opt.block + R"(","stream":true,"messages":[{"role":"user","content":")" + opt.prompt +
+                             R"("}]})";
+    return "POST /v1/chat/completions HTTP/1.1\r\nHost: bench\r\n" + auth +
+           "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
 asio::awaitable<void> sse_connection(run_state& rs)
 {
     auto& opt = rs.opt;
     tcp::socket socket(co_await asio::this_coro::executor);
     co_await socket.async_connect(tcp::endpoint(asio::ip::make_address(opt.host), opt.port), asio::use_awaitable);
     socket.set_option(tcp::no_delay(true));
-    const std::string request =
-        "GET /api/stream/ai-block/" + opt.block + "?prompt=" + opt.prompt + " HTTP/1.1\r\nHost: bench\r\n\r\n";
+    const std::string request = stream_request(opt);
     std::vector<char> buf(64 * 1024);
     std::string header;
     while (!rs.time_up()) {
@@ -480,6 +496,8 @@ int main(int argc, char** argv)
         else if (a == "--pid") opt.pid = std::stoi(next());
         else if (a == "--ws") opt.ws = true;
         else if (a == "--format") opt.openai = next() == "openai";
+        else if (a == "--v1") opt.v1 = opt.openai = true;
+        else if (a == "--api-key") opt.api_key = next();
         else if (a == "--cdf") opt.cdf = next();
         else if (a == "--timeout") opt.timeout = std::stod(next());
         else {

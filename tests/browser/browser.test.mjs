@@ -307,3 +307,53 @@ test('usage is null when the provider reported none, over every transport', asyn
     upstream.close();
   }
 });
+
+test('API keys from the browser: a header by fetch, ?access_token= by EventSource, a subprotocol by WebSocket; CORS and Origin', async () => {
+  const gateway = await startServer(path.join(here, 'gateway.toml'));
+  try {
+    // Same origin: the page comes from the gateway itself.
+    const page = await browser.newPage();
+    await page.goto(gateway.url + '/');
+    const run = (options) => page.evaluate(async (o) => {
+      const { StreamClient } = await import('/streamClient.js');
+      const c = new StreamClient({ block: 'chat', prompt: 'keys in a browser', retry: { maxAttempts: 1 }, fallbackToCollect: false, ...o });
+      for await (const ev of c.start()) { /* drain */ }
+      return { status: c.status, text: c.text, error: c.error?.code ?? c.error?.message ?? null };
+    }, options);
+    const expected = (await (await fetch(`${gateway.url}/api/ai-block/chat`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer lk-sdk-test-key' },
+      body: JSON.stringify({ prompt: 'keys in a browser' }),
+    })).json()).text;
+    for (const transport of ['sse', 'fetch', 'ws']) {
+      const ok = await run({ transport, apiKey: 'lk-sdk-test-key' });
+      assert.equal(ok.status, 'done', `${transport}: ${JSON.stringify(ok)}`);
+      assert.equal(ok.text, expected, transport);
+    }
+    const refused = await run({ transport: 'fetch' });
+    assert.equal(refused.status, 'error');
+    assert.equal(refused.error, 'unauthorized');
+    // Another origin: the page comes from the first server. fetch with a
+    // key needs a preflight, which the gateway answers (cors_allowed_origins
+    // = ["*"]); its WebSocket endpoint takes the same origin only.
+    const other = await browser.newPage();
+    await other.goto(server.url + '/');
+    const cross = await other.evaluate(async (base) => {
+      const { StreamClient } = await import('/streamClient.js');
+      const viaFetch = new StreamClient({ baseUrl: base, block: 'chat', prompt: 'cross', transport: 'fetch', apiKey: 'lk-sdk-test-key' });
+      for await (const ev of viaFetch.start()) { /* drain */ }
+      const wsRefused = await new Promise((resolve) => {
+        const ws = new WebSocket(base.replace(/^http/, 'ws') + '/api/ws/ai-block/chat', ['liveai', 'liveai.bearer.lk-sdk-test-key']);
+        ws.onopen = () => { ws.close(); resolve(false); };
+        ws.onerror = () => resolve(true);
+      });
+      return { status: viaFetch.status, text: viaFetch.text, wsRefused };
+    }, gateway.url);
+    assert.equal(cross.status, 'done', JSON.stringify(cross));
+    assert.ok(cross.text.length > 0);
+    assert.equal(cross.wsRefused, true);
+    await page.close();
+    await other.close();
+  } finally {
+    await gateway.stop();
+  }
+});

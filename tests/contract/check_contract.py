@@ -383,6 +383,45 @@ def main():
         status, _, body = http(port, "POST", "/api/ai-block/composed", {"prompt": "hi"})
         contract.validate("CollectResponse", json.loads(body), "collect composed")
 
+        # v1.2: the OpenAI-compatible endpoints, bodies and errors in OpenAI's shape.
+        chat = {"model": "agent", "stream": True, "stream_options": {"include_usage": True},
+                "messages": conversation["messages"], "tools": conversation["tools"], "tool_choice": "auto",
+                "temperature": 0.5}
+        contract.validate("OpenAIChatRequest", chat, "openai request")
+        status, headers, body = http(port, "POST", "/v1/chat/completions", chat)
+        check("openai stream: 200", status == 200, status)
+        check("openai stream: content type", headers.get("content-type") == "text/event-stream; charset=utf-8")
+        data = [e["data"] for e in parse_sse(body)[0]]
+        check("openai stream: ends with [DONE]", data and data[-1] == "[DONE]", data[-1:])
+        for d in data[:-1]:
+            contract.validate("OpenAIChatChunk", json.loads(d), "openai chunk")
+        finishes = [c["finish_reason"] for d in data[:-1] for c in json.loads(d)["choices"] if c["finish_reason"]]
+        check("openai stream: finish tool_calls", finishes == ["tool_calls"], finishes)
+        check("openai stream: usage chunk", json.loads(data[-2]).get("usage") is not None, data[-2])
+        status, _, body = http(port, "POST", "/v1/chat/completions", {"model": "fail", "stream": True,
+                                                                      "messages": [{"role": "user", "content": "x"}]})
+        data = [e["data"] for e in parse_sse(body)[0]]
+        check("openai failed stream: no [DONE]", "[DONE]" not in data, data[-1:])
+        contract.validate("OpenAIErrorResponse", json.loads(data[-1]), "openai failed stream: last event")
+        for d in data[:-1]:
+            contract.validate("OpenAIChatChunk", json.loads(d), "openai failed stream: chunk")
+        status, _, body = http(port, "POST", "/v1/chat/completions", {"model": "agent", "messages": chat["messages"],
+                                                                      "tools": chat["tools"]})
+        contract.validate("OpenAIChatCompletion", json.loads(body), "openai completion")
+        status, _, body = http(port, "POST", "/v1/chat/completions", {"model": "nousage",
+                                                                      "messages": [{"role": "user", "content": "x"}]})
+        completion = json.loads(body)
+        contract.validate("OpenAIChatCompletion", completion, "openai completion without usage")
+        check("openai completion without usage: absent", "usage" not in completion, body)
+        for target, payload, expected in [("/v1/chat/completions", {"model": "gpt-9", "messages": chat["messages"]}, 404),
+                                          ("/v1/chat/completions", {"model": "agent", "messages": chat["messages"], "logprobs": True}, 400),
+                                          ("/v1/nothing", {}, 404)]:
+            status, _, body = http(port, "POST", target, payload)
+            check(f"{target} {expected}: status", status == expected, status)
+            contract.validate("OpenAIErrorResponse", json.loads(body), f"{target} {expected}: error body")
+        status, _, body = http(port, "GET", "/v1/models")
+        contract.validate("OpenAIModelList", json.loads(body), "openai models")
+
         # Resume (additions): opt-in preamble, Last-Event-ID answers, DELETE.
         status, _, body = http(port, "GET", "/api/stream/ai-block/fast?prompt=resume&resumable=1")
         events, _ = check_stream(contract, body, "complete", "sse resumable")

@@ -13,6 +13,11 @@
 //
 // Statuses: idle, connecting, streaming, reconnecting, done, stopped, error.
 //
+// `apiKey` (a server with [auth]): sent as `Authorization: Bearer` by fetch
+// and collect, as the subprotocol "liveai.bearer.<key>" (beside "liveai") by
+// WebSocket, and as ?access_token= by EventSource, which cannot send headers
+// (the block must set allow_query_token).
+//
 // A `complete` event's usage is {input_tokens, output_tokens}, or null when the
 // provider reported none (the server never makes numbers up).
 //
@@ -128,7 +133,8 @@ export class StreamClient {
     this._abort = null;
     this._closeTransport?.(true);
     if (wasRunning && this.streamId && status === 'stopped') {
-      fetch(`${this.options.baseUrl}/api/streams/${this.streamId}`, { method: 'DELETE', keepalive: true }).catch(() => {});
+      fetch(`${this.options.baseUrl}/api/streams/${this.streamId}`, { method: 'DELETE', keepalive: true, headers: this._auth() })
+        .catch(() => {});
     }
     if (wasRunning) { this._setStatus(status); this._finish(); }
   }
@@ -272,12 +278,21 @@ export class StreamClient {
     return { code, message };
   }
 
+  // An API key ([auth] on the server): a header where the transport can send
+  // one; EventSource cannot, so it sends ?access_token= (the block must
+  // allow it) and the WebSocket a "liveai.bearer.<key>" subprotocol.
+  _auth(headers = {}) {
+    if (this.options.apiKey) headers.Authorization = `Bearer ${this.options.apiKey}`;
+    return headers;
+  }
+
   // EventSource reconnects by itself, sending Last-Event-ID (the server's
   // preamble gives it an id even before the first event). When it gives up
   // (an HTTP error), the fetch transport takes over to learn why and resume.
   _viaEventSource(signal) {
     return new Promise((resolve) => {
-      const url = `${this._url('/api/stream/ai-block/')}?resumable=1&prompt=${encodeURIComponent(this.options.prompt)}`;
+      const token = this.options.apiKey ? `&access_token=${encodeURIComponent(this.options.apiKey)}` : '';
+      const url = `${this._url('/api/stream/ai-block/')}?resumable=1&prompt=${encodeURIComponent(this.options.prompt)}${token}`;
       const es = new EventSource(url);
       const close = () => { es.close(); resolve({ done: true }); };
       this._closeTransport = close;
@@ -307,7 +322,7 @@ export class StreamClient {
 
   async _viaFetch(signal) {
     const resuming = this.lastEventId !== '';
-    const headers = { 'Content-Type': 'application/json', Accept: 'text/event-stream' };
+    const headers = this._auth({ 'Content-Type': 'application/json', Accept: 'text/event-stream' });
     if (resuming) headers['Last-Event-ID'] = this.lastEventId;
     const ctl = new AbortController();
     signal.addEventListener('abort', () => ctl.abort(), { once: true });
@@ -359,7 +374,7 @@ export class StreamClient {
     return new Promise((resolve) => {
       const base = this.options.baseUrl || location.origin;
       const url = base.replace(/^http/, 'ws') + this._url('/api/ws/ai-block/');
-      const ws = new WebSocket(url);
+      const ws = this.options.apiKey ? new WebSocket(url, ['liveai', `liveai.bearer.${this.options.apiKey}`]) : new WebSocket(url);
       let settled = false;
       const settle = (v) => { if (!settled) { settled = true; resolve(v); } };
       this._closeTransport = (cancel) => {
@@ -395,7 +410,7 @@ export class StreamClient {
     let res;
     try {
       res = await fetch(this._url('/api/ai-block/'), {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        method: 'POST', headers: this._auth({ 'Content-Type': 'application/json' }),
         body: JSON.stringify(this._body()), signal,
       });
     } catch (e) {
