@@ -519,7 +519,7 @@ asio::awaitable<bool> http_session::handle_resume(const block_config& block, std
                                                   sse_response::options opt, bool keep_alive)
 {
     sse_response response(w_, socket_, buffer_, opt);
-    auto resumed = co_await subscribe_resume(w_, block, event_id{stream_id, seq}, response);
+    auto resumed = co_await subscribe_resume(w_, block, event_id{stream_id, seq}, response, key_);
     switch (resumed.decision.outcome) {
     case resume_outcome::refused: co_return co_await send_error(resumed.decision.code, resumed.decision.message, keep_alive);
     case resume_outcome::delivered: {

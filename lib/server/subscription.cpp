@@ -168,12 +168,14 @@ struct owner_answer {
 };
 
 // Runs on the owner's thread.
+// With [auth], another key's stream is as unknown as one that never was.
 asio::awaitable<owner_answer> decide_on_owner(worker& owner, const block_config& block, std::string stream_id,
                                               std::uint64_t after_seq, asio::any_io_executor home,
-                                              std::weak_ptr<mirror_inbox> inbox)
+                                              std::weak_ptr<mirror_inbox> inbox, const key_state* key)
 {
     owner_answer a;
     auto record = owner.find_stream(stream_id);
+    if (record && owner.keys && owner.keys->enabled() && record->key() != key) record.reset();
     const auto view = record ? std::optional(record->resume_view()) : std::nullopt;
     a.decision = check_resume(view ? &*view : nullptr, stream_id, block.name, after_seq,
                               {owner.config.replay_retention, owner.config.replay_buffer_bytes});
@@ -198,7 +200,7 @@ std::unique_ptr<subscription> subscribe_local(std::shared_ptr<stream_record> rec
 }
 
 asio::awaitable<resume_result> subscribe_resume(worker& home, const block_config& block, event_id from,
-                                                stream_subscriber& s)
+                                                stream_subscriber& s, const key_state* key)
 {
     resume_result result;
     const std::string stream_id(from.stream_id.substr(0, 64));
@@ -210,7 +212,7 @@ asio::awaitable<resume_result> subscribe_resume(worker& home, const block_config
     }
     auto& owner_worker = *home.peers[*owner];
     if (&owner_worker == &home) {
-        auto a = co_await decide_on_owner(home, block, stream_id, from.seq, {}, {});
+        auto a = co_await decide_on_owner(home, block, stream_id, from.seq, {}, {}, key);
         result.decision = std::move(a.decision);
         if (a.record) result.stream = subscribe_local(std::move(a.record), s, result.decision.next_seq);
         co_return result;
@@ -221,7 +223,7 @@ asio::awaitable<resume_result> subscribe_resume(worker& home, const block_config
     // the one that keeps them for the next resume).
     auto inbox = std::make_shared<mirror_inbox>(0, from.seq + 1, s);
     auto deciding =
-        decide_on_owner(owner_worker, block, stream_id, from.seq, home.ioc.get_executor(), std::weak_ptr(inbox));
+        decide_on_owner(owner_worker, block, stream_id, from.seq, home.ioc.get_executor(), std::weak_ptr(inbox), key);
     auto a = co_await asio::co_spawn(owner_worker.ioc, std::move(deciding), asio::use_awaitable);
     result.decision = std::move(a.decision);
     if (a.feed)

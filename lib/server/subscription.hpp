@@ -42,6 +42,7 @@ struct resume_result {
 // Decides a resume on the thread that owns the stream (check_resume) and,
 // when it may go on, subscribes `s` to it from the event after `from`.
 boost::asio::awaitable<resume_result> subscribe_resume(worker& home, const block_config& block, event_id from,
-                                                       stream_subscriber& s);
+                                                       stream_subscriber& s,
+                                                       const key_state* key = nullptr);
 
 }  // namespace liveai::server::detail

@@ -296,7 +296,7 @@ private:
             co_return;
         }
         streaming_ = true;
-        auto resumed = co_await subscribe_resume(w_, block_, *id, *this);
+        auto resumed = co_await subscribe_resume(w_, block_, *id, *this, key_);
         switch (resumed.decision.outcome) {
         case resume_outcome::refused:
             streaming_ = false;

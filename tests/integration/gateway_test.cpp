@@ -347,7 +347,7 @@ BOOST_AUTO_TEST_CASE(a_key_over_its_request_rate_gets_429_with_retry_after)
     BOOST_TEST(error_of(res).at("type").as_string() == "rate_limit_error");
 }
 
-BOOST_AUTO_TEST_CASE(a_key_stops_only_its_own_streams)
+BOOST_AUTO_TEST_CASE(a_key_stops_and_resumes_only_its_own_streams)
 {
     test_server srv(gateway_config());
     client_connection c(srv.port());
@@ -356,6 +356,10 @@ BOOST_AUTO_TEST_CASE(a_key_stops_only_its_own_streams)
     const auto at = head.find("id: ");
     BOOST_REQUIRE(at != std::string::npos);
     const auto id = head.substr(at + 4, 16);
+    // Another key's Last-Event-ID finds nothing.
+    auto res = exchange(srv.port(), "GET", "/api/stream/ai-block/slow?prompt=x", bearer(web_key) + "Last-Event-ID: " + id + ".0\r\n");
+    BOOST_TEST(res.result_int() == 404);
+    BOOST_TEST(error_of(res).at("code").as_string() == "unknown_stream");
     BOOST_TEST(exchange(srv.port(), "DELETE", "/api/streams/" + id, bearer(web_key)).result_int() == 404);
     BOOST_TEST(exchange(srv.port(), "DELETE", "/api/streams/" + id, bearer(ops_key)).result_int() == 200);
 }
