@@ -652,7 +652,7 @@ asio::awaitable<bool> http_session::collect(const block_config& block, std::uniq
     }
     const auto usage = ts->usage();
     const auto reason = ts->finish_reason();
-    accounting.finish(reason == finish_reason::cancelled ? stream_outcome::cancelled : stream_outcome::complete, "",
+    accounting.finish(reason == finish_reason::cancelled ? stream_outcome::cancelled : stream_outcome::complete, to_string(reason),
                       provider_was_cancelled(*ts), ts.get());
     if (openai_model) {
         if (reason == finish_reason::cancelled)

@@ -39,6 +39,26 @@ printf '[blocks.g]\nprovider = "openai"\nmodel = "m"\n[blocks.g.openai]\napi_key
 if out=$("$server" --check-config "$bad" 2>&1); then fail "a bad max_tokens_field was accepted"; fi
 grep -qF "blocks.g.openai.max_tokens_field" <<<"$out" || fail "no max_tokens_field problem"
 
+# API keys: --new-key prints the key once (stderr) and an [[auth.keys]] entry
+# (stdout) whose digest is the key's; --hash-key reads a key on stdin; a
+# config with that entry passes; a server on another address without [auth]
+# warns (192.0.2.1, TEST-NET-1, is no address of this machine: the warning
+# comes, then the bind fails, and nothing listens beyond 127.0.0.1).
+entry=$("$server" --new-key web 2> "$bad.key") || fail "--new-key failed"
+key=$(sed 's/.*: //' "$bad.key")
+rm -f "$bad.key"
+[[ "$key" =~ ^lk-[A-Za-z0-9_-]{43}$ ]] || fail "--new-key printed no key: $key"
+digest=$(printf '%s\n' "$key" | "$server" --hash-key) || fail "--hash-key failed"
+[ "$digest" = "$(printf %s "$key" | sha256sum | cut -d' ' -f1)" ] || fail "--hash-key is not the SHA-256 of the key"
+grep -qF "sha256 = \"$digest\"" <<<"$entry" || fail "the --new-key entry does not hold the key's digest"
+grep -qF "$key" <<<"$entry" && fail "the --new-key entry holds the key itself"
+printf '[auth]\n%s\n[blocks.chat]\nprovider = "mock"\n' "$entry" > "$bad"
+"$server" --check-config "$bad" > /dev/null || fail "a config with a --new-key entry was refused"
+if printf 'two words\n' | "$server" --hash-key 2>/dev/null; then fail "--hash-key took a key with a space"; fi
+printf '[blocks.chat]\nprovider = "mock"\n' > "$bad"
+out=$(timeout 5 "$server" --config "$bad" --host 192.0.2.1 --port 0 2>&1)
+grep -qF "without [auth]" <<<"$out" || fail "no warning for 0.0.0.0 without [auth]"
+
 if "$server" --check-config /nonexistent.toml 2>/dev/null; then fail "a missing file was accepted"; fi
 if "$server" --no-such-flag 2>/dev/null; then fail "an unknown flag was accepted"; fi
 "$server" --help | grep -q -- "--check-config" || fail "--help does not list --check-config"
