@@ -338,10 +338,10 @@ void read_server(table_reader& r, server::server_config& s)
         else
             s.log = it->second;
     }
-    for (const char* key : {"cors_allowed_origins", "ws_allowed_origins"}) {
-        auto& list = key[0] == 'c' ? s.cors_allowed_origins : s.ws_allowed_origins;
-        if (const auto* node = r.string_list(key, list))
-            for (const auto& origin : list)
+    for (auto [key, list] : {std::pair{"cors_allowed_origins", &s.cors_allowed_origins},
+                             std::pair{"ws_allowed_origins", &s.ws_allowed_origins}}) {
+        if (const auto* node = r.string_list(key, *list))
+            for (const auto& origin : *list)
                 if (origin != "*" && !server::valid_origin(origin))
                     r.problems().add(node->source(), r.key_path(key),
                                      "\"" + origin + "\" is not an origin (scheme://host[:port], no path, or \"*\")");

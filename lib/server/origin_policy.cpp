@@ -1,5 +1,7 @@
 #include <liveai/server/origin_policy.hpp>
 
+#include <string>
+
 namespace liveai::server {
 
 namespace {
@@ -83,21 +85,8 @@ bool ws_origin_allowed(std::string_view origin, std::string_view host, std::span
     if (!allowed.empty()) return origin_listed(origin, allowed);
     origin_parts o;
     if (host.empty() || !split_origin(origin, o)) return false;
-    // The Host header is host[:port]; compare it as the origin it would be
-    // under the request's scheme (the Origin's own).
-    std::string_view h = host, port;
-    if (h.front() == '[') {
-        const auto close = h.find(']');
-        if (close == std::string_view::npos) return false;
-        port = close + 1 < h.size() && h[close + 1] == ':' ? h.substr(close + 2) : std::string_view{};
-        h = h.substr(0, close + 1);
-    } else if (const auto colon = h.find(':'); colon != std::string_view::npos) {
-        port = h.substr(colon + 1);
-        h = h.substr(0, colon);
-    }
-    const bool https = o.scheme.size() == 5;
-    if ((https && port == "443") || (!https && port == "80")) port = {};
-    return equal_nocase(o.host, h) && o.port == port;
+    // The origin the request's Host would be under the Origin's own scheme.
+    return same_origin(origin, std::string(o.scheme) + "://" + std::string(host));
 }
 
 }  // namespace liveai::server

@@ -2,6 +2,8 @@
 
 #include <liveai/error.hpp>
 
+#include <functional>
+
 namespace liveai::server::detail {
 
 stream_accounting::stream_accounting(worker& w, admission_ticket ticket, const block_config& block,
@@ -37,9 +39,12 @@ void stream_accounting::finish(stream_outcome outcome, std::string_view code, bo
     const key_state* key = ticket_.key();
     {
         stream_report r;
+        // The block's index among the engine's; a block not of the engine
+        // (one an application made) is not counted.
         const auto& all = w_.engine.blocks();
-        r.block = all.empty() ? 0 : static_cast<std::size_t>(&block_ - all.data());
-        if (r.block >= all.size()) r.block = all.size();  // a block not of the engine: not counted
+        const std::less<const block_config*> before;
+        const bool ours = !all.empty() && !before(&block_, all.data()) && before(&block_, all.data() + all.size());
+        r.block = ours ? static_cast<std::size_t>(&block_ - all.data()) : all.size();
         r.key = key && w_.keys ? w_.keys->index_of(key) + 1 : 0;
         r.outcome = outcome;
         if (outcome == stream_outcome::error) r.error = error_from_code(code);

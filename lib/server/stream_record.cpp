@@ -50,6 +50,15 @@ void stream_record::append(event_kind kind)
     notify();
 }
 
+event_kind stream_record::event_kind_of(token_kind k) noexcept
+{
+    switch (k) {
+    case token_kind::reasoning: return event_kind::reasoning;
+    case token_kind::tool_call: return event_kind::tool_call;
+    default: return event_kind::chunk;
+    }
+}
+
 void stream_record::append_error(std::string_view code, std::string_view message, bool retryable)
 {
     if (openai_) {
@@ -207,24 +216,21 @@ asio::awaitable<void> stream_record::run()
             case token_kind::reasoning: openai_->reasoning(w_.event_scratch, t->text); break;
             case token_kind::tool_call: openai_->tool_call(w_.event_scratch, t->index, t->id, t->name, t->text); break;
             }
-            append(t->kind == token_kind::text ? event_kind::chunk : t->kind == token_kind::reasoning ? event_kind::reasoning : event_kind::tool_call);
-            ++index;
+            append(event_kind_of(t->kind));
             continue;
         }
         switch (t->kind) {
         case token_kind::text:
             transport::append_chunk_json(w_.event_scratch, index++, t->text, false);
-            append(event_kind::chunk);
             break;
         case token_kind::reasoning:
             transport::append_reasoning_json(w_.event_scratch, reasoning_index++, t->text, false);
-            append(event_kind::reasoning);
             break;
         case token_kind::tool_call:
             transport::append_tool_call_json(w_.event_scratch, t->index, t->id, t->name, t->text, false);
-            append(event_kind::tool_call);
             break;
         }
+        append(event_kind_of(t->kind));
     }
     if (grace_) grace_->cancel();
     if (const auto reports = ts_->attempt_reports(); !reports.empty()) w_.metrics.count_attempts(block_.name, reports);

@@ -107,6 +107,7 @@ public:
 
 private:
     void append(event_kind kind);
+    static event_kind event_kind_of(token_kind k) noexcept;
     // A terminal error, in the stream's format, appended.
     void append_error(std::string_view code, std::string_view message, bool retryable);
     void notify() noexcept
